@@ -111,7 +111,7 @@ def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", 
         _draw_timeline(ax, spans, origin, ideal, color=PALETTE[i % len(PALETTE)])
         total = wall_time(list(spans))
         ax.set_title(label, loc="left", fontsize=10)
-        _annotate(ax, f"wall time {total:.2f} s" + (f" · ×{first / total:.1f}" if i else ""))
+        _annotate(ax, f"wall time {total:.2f} s" + (f" · speedup ×{first / total:.1f}" if i else ""))
     axes[-1].set_xlabel("time (s)")
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     return fig

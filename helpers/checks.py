@@ -14,8 +14,10 @@ solution notebooks' regression test compares.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import inspect
+import textwrap
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -62,18 +64,29 @@ class Result:
 STUB_HINT = "replace the `...` / `raise NotImplementedError` in the exercise cell, run it, then run this cell again."
 
 
+def _is_placeholder(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return stmt.value.value is Ellipsis or isinstance(stmt.value.value, str)  # `...` or a docstring
+    if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        target = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return isinstance(target, ast.Name) and target.id == "NotImplementedError"
+    return False
+
+
 def is_stub(fn: object) -> bool:
-    """True if `fn` is missing or its body is only `...`, `pass` or `raise NotImplementedError`."""
+    """True if `fn` is missing or its body is only `...`, `pass`, a docstring or `raise NotImplementedError`."""
     if fn is None or fn is Ellipsis:
         return True
     if not callable(fn):
         return False
     try:
-        source = inspect.getsource(fn)
-    except (OSError, TypeError):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
         return False
-    body = [line.strip() for line in source.splitlines() if line.strip() and not line.strip().startswith(("#", "@", "def ", "async def ", '"""'))]
-    return all(line in ("...", "pass", "raise NotImplementedError", "raise NotImplementedError()") for line in body)
+    funcs = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return bool(funcs) and all(_is_placeholder(stmt) for stmt in funcs[0].body)
 
 
 async def run_check(

@@ -25,7 +25,7 @@ class RequestSpan:
 class Gauge:
     """Collects RequestSpans; times are relative to the last reset."""
 
-    def __init__(self, max_spans: int = 100_000) -> None:
+    def __init__(self, max_spans: int = 20_000) -> None:
         self.max_spans = max_spans
         self.reset()
 
