@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from helpers.timing import LagSample, Span, wall_time
 
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#555555", "#F0E442"]  # no vermillion: it marks the ideal
 IDEAL_COLOR = "#D55E00"
 WIDTH = 9.0
 MAX_LABELLED_BARS = 30
@@ -58,10 +58,11 @@ def _colors_for(spans: Sequence[Span]) -> list[str]:
     return [PALETTE[groups.index(s.group) % len(PALETTE)] for s in spans]
 
 
-def _draw_timeline(ax, spans: Sequence[Span], origin: float, ideal: float | None, color: str | None = None) -> None:
+def _draw_timeline(ax, spans: Sequence[Span], origin: float, ideal: float | None, color: str | None = None, ideal_label: str = "ideal") -> None:
     n = len(spans)
     colors = [color] * n if color else _colors_for(spans)
-    ax.barh(range(n), [s.duration for s in spans], left=[s.start - origin for s in spans], color=colors, height=0.7)
+    visible = 0.004 * (max(s.end for s in spans) - origin)  # a 1 ms request still shows as a sliver
+    ax.barh(range(n), [max(s.duration, visible) for s in spans], left=[s.start - origin for s in spans], color=colors, height=0.7)
     ax.set_ylim(n - 0.5, -0.5)  # first span on top
     if n <= MAX_LABELLED_BARS:
         ax.set_yticks(range(n), [s.name for s in spans])
@@ -69,8 +70,8 @@ def _draw_timeline(ax, spans: Sequence[Span], origin: float, ideal: float | None
         ax.set_ylabel(f"{n} tasks")
         ax.set_yticks([])
     if ideal is not None:
-        ax.axvline(ideal, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"ideal {ideal:.2f} s")
-        ax.legend(loc="upper right", frameon=True, framealpha=0.9)
+        ax.axvline(ideal, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"{ideal_label} {ideal:.2f} s")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the plot: never hides a bar
     _styled(ax)
 
 
@@ -82,16 +83,17 @@ def _height_for(n_bars: int) -> float:
     return min(5.0, max(2.2, 0.8 + 0.22 * min(n_bars, MAX_LABELLED_BARS)))
 
 
-def timeline(spans: Sequence[Span], *, title: str = "Timeline", ideal: float | None = None, baseline: float | None = None) -> Figure:
-    """One bar per span over time, optional ideal-time line and speedup against `baseline` seconds."""
+def timeline(spans: Sequence[Span], *, title: str = "Timeline", ideal: float | None = None, baseline: float | None = None, ideal_label: str = "ideal") -> Figure:
+    """One bar per span over time, optional reference line at `ideal` seconds (labelled `ideal_label`,
+    e.g. "deadline") and speedup against `baseline` seconds."""
     if not spans:
         raise ValueError("timeline() got no spans: record some work with rec.span(...) first")
     fig, (ax,) = _figure(_height_for(len(spans)))
     origin = min(s.start for s in spans)
-    _draw_timeline(ax, spans, origin, ideal)
+    _draw_timeline(ax, spans, origin, ideal, ideal_label=ideal_label)
     total = wall_time(list(spans))
     note = f"wall time {total:.2f} s"
-    if baseline:
+    if baseline and total > 0:
         note += f" · speedup ×{baseline / total:.1f} vs {baseline:.2f} s"
     _annotate(ax, note)
     ax.set_title(title, loc="left", fontsize=11)
@@ -99,7 +101,7 @@ def timeline(spans: Sequence[Span], *, title: str = "Timeline", ideal: float | N
     return fig
 
 
-def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", ideal: float | None = None) -> Figure:
+def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", ideal: float | None = None, ideal_label: str = "ideal") -> Figure:
     """Timelines stacked on one time axis; each panel shows its wall time and speedup over the first."""
     if not panels or any(not spans for spans in panels.values()):
         raise ValueError("compare() needs a dict of label -> non-empty list of spans")
@@ -108,10 +110,10 @@ def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", 
     first = wall_time(list(next(iter(panels.values()))))
     for i, (ax, (label, spans)) in enumerate(zip(axes, panels.items())):
         origin = min(s.start for s in spans)
-        _draw_timeline(ax, spans, origin, ideal, color=PALETTE[i % len(PALETTE)])
+        _draw_timeline(ax, spans, origin, ideal, color=PALETTE[i % len(PALETTE)], ideal_label=ideal_label)
         total = wall_time(list(spans))
         ax.set_title(label, loc="left", fontsize=10)
-        _annotate(ax, f"wall time {total:.2f} s" + (f" · speedup ×{first / total:.1f}" if i else ""))
+        _annotate(ax, f"wall time {total:.2f} s" + (f" · speedup ×{first / total:.1f}" if i and total > 0 else ""))
     axes[-1].set_xlabel("time (s)")
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     return fig
@@ -127,7 +129,8 @@ def in_flight(series: Mapping[str, tuple[Sequence[float], Sequence[int]]], *, ti
     if limit is not None:
         ax.axhline(limit, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"limit {limit}")
     ax.set(xlabel="time since gauge reset (s)", ylabel="requests in flight")
-    ax.set_ylim(bottom=0)
+    top = max([max(levels) for _, levels in series.values()] + [limit or 0])
+    ax.set_ylim(0, top * 1.4 + 1)  # headroom so the legend never covers a plateau
     ax.legend(loc="upper right", frameon=True, framealpha=0.9)
     ax.set_title(title, loc="left", fontsize=11)
     return fig
@@ -155,6 +158,8 @@ def scaling(workers: Sequence[int], seconds: Sequence[float], *, title: str = "S
     """Measured speedup (time with 1 worker / time with n) against the ideal n, capped at `cores`."""
     if len(workers) != len(seconds) or not workers or workers[0] != 1:
         raise ValueError("scaling() needs matching lists starting with 1 worker, e.g. [1, 2, 4] and their times")
+    if any(not (s > 0 and math.isfinite(s)) for s in seconds):
+        raise ValueError(f"scaling() needs positive measured times in seconds, got {list(seconds)}")
     base = seconds[0]
     fig, (ax,) = _figure(3.4)
     ideal = [min(n, cores) if cores else n for n in workers]
@@ -199,7 +204,8 @@ def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = 
         ax.axvline(reference, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"{reference_label} {reference:.2f} {unit}")
         ax.legend(loc="lower right", frameon=True, framealpha=0.9)
     ax.set_ylim(len(labels) - 0.5, -0.5)
-    ax.set_xlim(0, max(list(values.values()) + [reference or 0]) * 1.18)
+    right = max(list(values.values()) + [reference or 0])
+    ax.set_xlim(0, right * 1.18 if right > 0 else 1)
     ax.set_xlabel(f"{unit}")
     ax.set_title(title, loc="left", fontsize=11)
     return fig

@@ -100,8 +100,9 @@ async def run_check(
 
     `verify` returns the pass message, or raises Wrong / NotAttempted.
     """
+    deadline = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
+        async with deadline:
             value = attempt()
             if inspect.isawaitable(value):
                 value = await value
@@ -111,8 +112,17 @@ async def run_check(
         result = Result(exercise, Outcome.NOT_ATTEMPTED, STUB_HINT)
     except Wrong as exc:
         result = Result(exercise, Outcome.WRONG, str(exc))
-    except TimeoutError:
-        result = Result(exercise, Outcome.WRONG, f"your code was still running after {timeout:g} s; is something awaited that never finishes, or a blocking call inside a coroutine?")
+    except TimeoutError as exc:
+        if deadline.expired():
+            message = f"your code was still running after {timeout:g} s; is something awaited that never finishes, or a blocking call inside a coroutine?"
+        else:  # the learner's own timeout fired: that is their code's behaviour, not ours
+            message = f"your code raised TimeoutError{': ' + str(exc) if str(exc) else ''} (a timeout inside your code expired)"
+        result = Result(exercise, Outcome.WRONG, message)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the cell itself was interrupted: let cancellation through
+        result = Result(exercise, Outcome.WRONG, "your code raised CancelledError: did it await a task that had been cancelled (and not handle that)?")
     except Exception as exc:  # the learner's code crashed: name the error, keep the traceback out of the way
         result = Result(exercise, Outcome.WRONG, f"your code raised {type(exc).__name__}: {exc}")
     print(result)

@@ -42,8 +42,8 @@ class DemoDB:
 
 def create_demo_db(name: str = "demo.db", records: int = N_RECORDS) -> DemoDB:
     """Create (or re-create) the demo database and return where it is."""
-    if not 1 <= records <= 100_000:
-        raise ValueError(f"records must be between 1 and 100000, got {records}")
+    if isinstance(records, bool) or not isinstance(records, int) or not 1 <= records <= 100_000:
+        raise ValueError(f"records must be a whole number between 1 and 100000, got {records!r}")
     if Path(name).name != name or not name.endswith(".db"):
         raise ValueError(f"name must be a plain file name ending in .db, like 'demo.db', got {name!r}")
     path = kernel_tempdir() / name

@@ -155,6 +155,16 @@ def start_blocking() -> Lab:
 _owner: int | None = None
 
 
+def _discard(process: subprocess.Popen) -> None:
+    """Kill a child that failed to start and close its pipes (no orphan, no ResourceWarning)."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe:
+            pipe.close()
+
+
 def _spawn() -> Lab:
     global _lab, _owner
     log = kernel_tempdir() / "services.log"
@@ -167,15 +177,20 @@ def _spawn() -> Lab:
             stderr=log_file,
             env=_child_env(),
             creationflags=flags,
+            # Own session on POSIX: the kernel's shutdown signals its process group and would wait
+            # for us; the lifeline pipe is what stops the services, on every OS.
+            start_new_session=os.name == "posix",
         )
     line = _read_ready_line(process, START_TIMEOUT)
-    if not line:
-        process.kill()
-        process.wait()
-        detail = log.read_text(errors="replace").strip()[-2000:] or "(no output)"
-        raise LabError(f"the local services did not start within {START_TIMEOUT:g} s. Their log says:\n{detail}")
-    ready = json.loads(line)
-    _lab = Lab(api=ready["api"], site=ready["site"], pid=ready["pid"], process=process, log=log)
+    try:
+        ready = json.loads(line)
+        _lab = Lab(api=ready["api"], site=ready["site"], pid=ready["pid"], process=process, log=log)
+    except (ValueError, KeyError, TypeError):
+        exited = process.poll() is not None
+        _discard(process)
+        detail = log.read_text(errors="replace").strip()[-2000:] or line.strip() or "(no output)"
+        what = "(the process exited at once)" if exited else f"within {START_TIMEOUT:g} s"
+        raise LabError(f"the local services did not start {what}. Their log says:\n{detail}") from None
     _owner = os.getpid()
     return _lab
 

@@ -131,15 +131,16 @@ class LoopLagMonitor:
         self.interval = interval
         self.samples: list[LagSample] = []
         self._task: asyncio.Task | None = None
+        self._t0 = self._asked = 0.0
 
     async def _beat(self) -> None:
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        self._t0 = loop.time()
         while True:
-            asked = loop.time()
+            self._asked = loop.time()
             await asyncio.sleep(self.interval)
             woke = loop.time()
-            self.samples.append(LagSample(at=woke - t0, lag=max(0.0, woke - asked - self.interval)))
+            self.samples.append(LagSample(at=woke - self._t0, lag=max(0.0, woke - self._asked - self.interval)))
 
     async def __aenter__(self) -> LoopLagMonitor:
         self.samples.clear()
@@ -149,6 +150,10 @@ class LoopLagMonitor:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
+        now = asyncio.get_running_loop().time()
+        overdue = now - self._asked - self.interval
+        if overdue > 0:  # the loop was frozen right up to the end of the block: record that last beat too
+            self.samples.append(LagSample(at=now - self._t0, lag=overdue))
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task

@@ -28,10 +28,10 @@ MAX_PAGE = 100
 ENDPOINTS = {
     "GET /delay/{seconds}": "wait, then answer (0 <= seconds <= 10); ?jitter=S&key=K adds a deterministic 0..S extra",
     "GET /uuid": "a fresh random UUID",
-    "GET /status/{code}": "answer with that HTTP status (100-599)",
+    "GET /status/{code}": "answer with that HTTP status (200-599)",
     "GET /users, /users/{id}, /users/{id}/posts": "10 users with stable ids; ?delay=S, ?limit=N&offset=M",
     "GET /posts, /posts/{id}, /posts/{id}/comments": "50 posts, 150 comments; ?delay=S, ?limit=N&offset=M",
-    "GET /comments": "all comments; ?post_id=N to filter",
+    "GET /comments": "150 comments, 100 per page (?limit=N&offset=M); ?post_id=N to filter",
     "GET /flaky/{key}?fail=N": "503 for the first N requests with this key, then 200 (DELETE /flaky resets)",
     "GET /unreliable/{n}?rate=R&seed=S": "500 for a fixed, seeded fraction R of the ids n",
     "GET /limited/{key}?limit=N&window=S": "at most N requests per S seconds per key, else 429 + Retry-After",
@@ -129,8 +129,9 @@ async def new_uuid(request: web.Request) -> web.Response:
 
 
 async def status(request: web.Request) -> web.Response:
-    code = integer(request.match_info["code"], "status code", low=100, high=599)
-    if code < 200 or code in (204, 304):
+    # 1xx are interim answers: a handler cannot end a request with one, the client would wait forever
+    code = integer(request.match_info["code"], "status code", low=200, high=599)
+    if code in (204, 304):
         return web.Response(status=code)  # these statuses may not carry a body
     return web.json_response({"status": code}, status=code)
 

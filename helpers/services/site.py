@@ -22,6 +22,11 @@ ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\n"
 N_PAGES = math.ceil(data.N_ARTICLES / data.ARTICLES_PER_PAGE)
 
 
+def is_small_number(raw: str) -> bool:
+    """ASCII digits only (str.isdigit also accepts '²'), and short enough to be a page or id."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 6
+
+
 def page_html(title: str, body: str, status: int = 200) -> web.Response:
     doc = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
@@ -47,7 +52,7 @@ def story_row(rank: int, a: data.Article) -> str:
 
 async def front_page(request: web.Request) -> web.Response:
     raw = request.query.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= N_PAGES:
+    if not is_small_number(raw) or not 1 <= int(raw) <= N_PAGES:
         return not_found(f"page must be a whole number from 1 to {N_PAGES}, got {raw!r}")
     number = int(raw)
     first = (number - 1) * data.ARTICLES_PER_PAGE
@@ -60,7 +65,7 @@ async def front_page(request: web.Request) -> web.Response:
 
 async def article_page(request: web.Request) -> web.Response:
     raw = request.match_info["id"]
-    a = data.article(int(raw)) if raw.isdigit() else None
+    a = data.article(int(raw)) if is_small_number(raw) else None
     if a is None or a.broken:
         return not_found(f"there is no article {raw} (this link is broken on purpose)")
     if a.slow:
@@ -98,6 +103,9 @@ async def html_not_found(request: web.Request, handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPNotFound:
         return not_found(f"nothing at {request.path}; start from the front page at /")
+    except web.HTTPMethodNotAllowed:
+        body = f'<h1>405 Method Not Allowed</h1>\n<p class="error">{html.escape(request.method)} is not allowed here; the site only answers GET.</p>'
+        return page_html("Method not allowed", body, status=405)
 
 
 def build_site_app(gauge: Gauge) -> web.Application:

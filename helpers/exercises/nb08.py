@@ -1,0 +1,113 @@
+"""Checkers for notebook 08 (executors: threads and processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from helpers.checks import NotAttempted, Result, expect, is_stub, run_check
+from helpers.lab import Lab
+from helpers.services import data
+from helpers.timing import LoopLagMonitor
+from helpers.work import sum_of_squares
+
+# Exercise 8.1: a blocking client, kept off the event loop
+USER_IDS = (3, 1, 2, 5)
+DELAY = 0.3
+MAX_LAG = 0.15  # a blocked loop lags by a whole request (0.3 s) or more; a free one by a few ms
+
+
+SETTLE = 0.05  # LoopLagMonitor only records a lag when its heartbeat wakes up: give it the chance
+# Exercise 8.2: CPU-bound work in a process pool
+NS = tuple(1_000_000 + k for k in range(6))  # about 0.05 s each: six in a row block the loop for 0.3 s
+
+
+async def check_8_1(fetch_all_blocking: Callable[[list[str]], Awaitable[list[dict]]], lab: Lab) -> Result:
+    """fetch_all_blocking(urls) runs the blocking legacy_get_json in threads, all at once, results in order."""
+    urls = [lab.url(f"/users/{i}?delay={DELAY}") for i in USER_IDS]
+    expected = [data.users()[i - 1]["name"] for i in USER_IDS]
+
+    async def attempt() -> tuple[object, float]:
+        if is_stub(fetch_all_blocking):
+            raise NotAttempted
+        lab.reset_gauge()
+        async with LoopLagMonitor() as lag:
+            results = await fetch_all_blocking(urls)
+            await asyncio.sleep(SETTLE)  # let a late heartbeat report a freeze that lasted until the very end
+        return results, lag.max_lag
+
+    def verify(outcome: tuple[object, float]) -> str:
+        results, max_lag = outcome
+        expect(results is not None, "fetch_all_blocking returned None: did you forget `return`?")
+        expect(isinstance(results, list), f"return a list (one JSON body per URL), got {type(results).__name__}")
+        expect(len(results) == len(urls), f"expected {len(urls)} results, one per URL, got {len(results)}")
+        expect(all(isinstance(r, dict) for r in results), f"each result should be the JSON body (a dict) that legacy_get_json returns, got {type(results[0]).__name__}")
+        names = [r.get("name") for r in results]
+        expect(names == expected, f"expected the users {expected} in input order, got {names}; gather keeps the order of its arguments")
+        expect(max_lag < MAX_LAG, f"the event loop froze for {max_lag * 1000:.0f} ms: legacy_get_json blocks, so calling it in a coroutine stops everything. Run it in a thread with asyncio.to_thread")
+        peak = lab.gauge().peak
+        expect(peak >= len(urls), f"the server saw at most {peak} request(s) at once: the threads ran one after another. Start all the to_thread calls together with asyncio.gather")
+        return f"{len(urls)} users in order, all {peak} requests at once, worst loop lag {max_lag * 1000:.0f} ms"
+
+    return await run_check("8.1", attempt, verify)
+
+
+class CountingPool(ProcessPoolExecutor):
+    """A process pool that remembers how much work it was given, and how much at once."""
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(max_workers=max_workers)
+        self._count_lock = threading.Lock()
+        self.submitted = 0
+        self.outstanding = 0
+        self.peak = 0
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self._count_lock:
+            self.submitted += 1
+            self.outstanding += 1
+            self.peak = max(self.peak, self.outstanding)
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _: Future) -> None:
+        with self._count_lock:
+            self.outstanding -= 1
+
+    def reset_counts(self) -> None:
+        with self._count_lock:
+            self.submitted = self.peak = 0
+
+
+async def check_8_2(squares_in_processes: Callable[[ProcessPoolExecutor, list[int]], Awaitable[list[int]]], lab: Lab) -> Result:
+    """squares_in_processes(pool, ns) computes sum_of_squares(n) for each n in the pool, all at once, results in order."""
+    ns = list(NS)
+
+    async def attempt() -> tuple[object, float, int, int]:
+        if is_stub(squares_in_processes):
+            raise NotAttempted
+        loop = asyncio.get_running_loop()
+        with CountingPool(max_workers=2) as pool:
+            await asyncio.gather(*(loop.run_in_executor(pool, abs, -1) for _ in range(2)))  # start the workers first
+            pool.reset_counts()
+            async with LoopLagMonitor() as lag:
+                results = await squares_in_processes(pool, ns)
+                await asyncio.sleep(SETTLE)
+            return results, lag.max_lag, pool.submitted, pool.peak
+
+    def verify(outcome: tuple[object, float, int, int]) -> str:
+        results, max_lag, submitted, peak = outcome
+        expect(results is not None, "squares_in_processes returned None: did you forget `return`?")
+        expect(isinstance(results, list), f"return a list (one number per n), got {type(results).__name__}")
+        expect(len(results) == len(ns), f"expected {len(ns)} results, one per n, got {len(results)}")
+        expected = [sum_of_squares(n) for n in ns]
+        expect(results == expected, "the numbers are not sum_of_squares(n) for each n in input order; call helpers.work.sum_of_squares and keep the order (gather does)")
+        expect(submitted >= len(ns), f"the process pool received {submitted} of the {len(ns)} jobs: the work ran in this process (in the loop, or in threads, which cannot run Python code in parallel under the GIL). Send each job to the pool with loop.run_in_executor(pool, work.sum_of_squares, n)")
+        expect(max_lag < MAX_LAG, f"the event loop froze for {max_lag * 1000:.0f} ms: something waited for the pool's results in the loop's thread (future.result() or pool.map block). Await loop.run_in_executor(pool, ...) instead")
+        expect(peak >= 2, "the pool was given one job at a time, so only one process worked: create all the run_in_executor futures first, then await them together with asyncio.gather")
+        return f"{len(ns)} results in order, all computed in the process pool, submitted together; worst loop lag {max_lag * 1000:.0f} ms"
+
+    return await run_check("8.2", attempt, verify)

@@ -1,0 +1,144 @@
+"""Notebook 01's checkers against the real services: stub, wrong answers, right answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from helpers.checks import Outcome
+from helpers.exercises import nb01
+
+
+# --- Exercise 1.1: post authors, all posts at once ---------------------------------------
+
+
+def _authors_functions(lab):
+    async def stub(client, post_ids):
+        ...
+
+    async def one_by_one(client, post_ids):  # correct names, but no concurrency
+        names = []
+        for pid in post_ids:
+            post = (await client.get(lab.url(f"/posts/{pid}?delay=0.2"))).json()
+            user = (await client.get(lab.url(f"/users/{post['user_id']}?delay=0.2"))).json()
+            names.append(user["name"])
+        return names
+
+    async def author(client, pid):
+        post = (await client.get(lab.url(f"/posts/{pid}?delay=0.2"))).json()
+        user = (await client.get(lab.url(f"/users/{post['user_id']}?delay=0.2"))).json()
+        return user["name"]
+
+    async def right(client, post_ids):
+        return list(await asyncio.gather(*(author(client, pid) for pid in post_ids)))
+
+    async def completion_order(client, post_ids):  # concurrent, but results in completion order
+        names = []
+        for next_done in asyncio.as_completed([author(client, pid) for pid in sorted(post_ids, reverse=True)]):
+            names.append(await next_done)
+        return names
+
+    async def user_ids_only(client, post_ids):  # stops after the first request
+        posts = await asyncio.gather(*(client.get(lab.url(f"/posts/{pid}?delay=0.2")) for pid in post_ids))
+        return [str(p.json()["user_id"]) for p in posts]
+
+    async def forgot_await(client, post_ids):
+        return asyncio.gather(*(author(client, pid) for pid in post_ids))
+
+    return stub, one_by_one, right, completion_order, user_ids_only, forgot_await
+
+
+def test_1_1_stub_is_not_attempted(lab):
+    stub, *_ = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(stub, lab))
+    assert result.outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_1_1_sequential_is_wrong_and_says_so(lab):
+    _, one_by_one, *_ = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(one_by_one, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "one after another" in result.message and "gather" in result.message
+
+
+def test_1_1_wrong_order_is_wrong(lab):
+    *_, completion_order, _, _ = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(completion_order, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "wrong order" in result.message
+
+
+def test_1_1_missing_second_step_is_wrong(lab):
+    *_, user_ids_only, _ = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(user_ids_only, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "user_id" in result.message
+
+
+def test_1_1_forgotten_await_is_wrong(lab):
+    *_, forgot_await = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(forgot_await, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "await" in result.message
+
+
+def test_1_1_right_answer_passes(lab):
+    _, _, right, *_ = _authors_functions(lab)
+    result = asyncio.run(nb01.check_1_1(right, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+# --- Exercise 1.2: wait without blocking -------------------------------------------------
+
+
+async def stub_later(client, url, wait):
+    ...
+
+
+async def blocking_later(client, url, wait):
+    time.sleep(wait)  # the classic mistake
+    response = await client.get(url)
+    return response.json()
+
+
+async def no_wait_later(client, url, wait):
+    response = await client.get(url)
+    return response.json()
+
+
+async def returns_response_later(client, url, wait):
+    await asyncio.sleep(wait)
+    return await client.get(url)
+
+
+async def right_later(client, url, wait):
+    await asyncio.sleep(wait)
+    response = await client.get(url)
+    return response.json()
+
+
+def test_1_2_stub_is_not_attempted(lab):
+    assert asyncio.run(nb01.check_1_2(stub_later, lab)).outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_1_2_time_sleep_is_wrong_and_named(lab):
+    result = asyncio.run(nb01.check_1_2(blocking_later, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "frozen" in result.message and "asyncio.sleep" in result.message
+
+
+def test_1_2_not_waiting_is_wrong(lab):
+    result = asyncio.run(nb01.check_1_2(no_wait_later, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "before" in result.message
+
+
+def test_1_2_returning_the_response_is_wrong(lab):
+    result = asyncio.run(nb01.check_1_2(returns_response_later, lab))
+    assert result.outcome is Outcome.WRONG
+    assert "JSON" in result.message
+
+
+def test_1_2_right_answer_passes(lab):
+    result = asyncio.run(nb01.check_1_2(right_later, lab))
+    assert result.outcome is Outcome.PASSED, result.message

@@ -1,0 +1,208 @@
+"""Notebook 02's checkers against the real services: stub, wrong answers, right answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+
+import pytest
+
+from helpers.checks import Outcome
+from helpers.exercises import nb02
+
+# --- Exercise 2.1: the forgotten await ---------------------------------------------------
+
+
+def _email_functions(lab):
+    async def fetch_user(client, user_id):
+        response = await client.get(lab.url(f"/users/{user_id}"))
+        response.raise_for_status()
+        return response.json()
+
+    async def stub(client, user_ids):
+        ...
+
+    async def subscripts_a_coroutine(client, user_ids):
+        return [fetch_user(client, user_id)["email"] for user_id in user_ids]
+
+    async def returns_coroutines(client, user_ids):
+        return [fetch_user(client, user_id) for user_id in user_ids]
+
+    async def one_forgotten(client, user_ids):  # right result, but one call is never awaited
+        fetch_user(client, user_ids[0])
+        return [(await fetch_user(client, user_id))["email"] for user_id in user_ids]
+
+    async def wrong_field(client, user_ids):
+        return [(await fetch_user(client, user_id))["name"] for user_id in user_ids]
+
+    async def right_one_by_one(client, user_ids):
+        emails = []
+        for user_id in user_ids:
+            user = await fetch_user(client, user_id)
+            emails.append(user["email"])
+        return emails
+
+    async def right_gathered(client, user_ids):
+        users = await asyncio.gather(*(fetch_user(client, user_id) for user_id in user_ids))
+        return [user["email"] for user in users]
+
+    return {
+        "stub": stub,
+        "subscripts_a_coroutine": subscripts_a_coroutine,
+        "returns_coroutines": returns_coroutines,
+        "one_forgotten": one_forgotten,
+        "wrong_field": wrong_field,
+        "right_one_by_one": right_one_by_one,
+        "right_gathered": right_gathered,
+    }
+
+
+def _run_2_1(fn, lab):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the checker must not let a "never awaited" warning escape
+        return asyncio.run(nb02.check_2_1(fn, lab))
+
+
+def test_2_1_stub_is_not_attempted(lab):
+    assert _run_2_1(_email_functions(lab)["stub"], lab).outcome is Outcome.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("subscripts_a_coroutine", ["TypeError", "await"]),
+        ("returns_coroutines", ["coroutine objects", "await"]),
+        ("one_forgotten", ["never awaited", "await"]),
+        ("wrong_field", ["expected"]),
+    ],
+)
+def test_2_1_wrong_answers_say_what_is_wrong(lab, name, words):
+    result = _run_2_1(_email_functions(lab)[name], lab)
+    assert result.outcome is Outcome.WRONG
+    for word in words:
+        assert word in result.message, result.message
+
+
+@pytest.mark.parametrize("name", ["right_one_by_one", "right_gathered"])
+def test_2_1_right_answers_pass(lab, name):
+    result = _run_2_1(_email_functions(lab)[name], lab)
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+# --- Exercise 2.2: take turns ------------------------------------------------------------
+
+
+async def stub_ticker(name, n, log):
+    ...
+
+
+async def greedy_ticker(name, n, log):  # awaits a coroutine, which does not yield
+    async def tick(i):
+        log.append(f"{name}{i}")
+
+    for i in range(n):
+        await tick(i)
+
+
+async def sleepy_blocking_ticker(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+        time.sleep(0)  # blocks (briefly), never suspends
+
+
+def sync_ticker(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+
+
+async def right_ticker(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+        await asyncio.sleep(0)
+
+
+async def yield_first_ticker(name, n, log):
+    for i in range(n):
+        await asyncio.sleep(0)
+        log.append(f"{name}{i}")
+
+
+def test_2_2_stub_is_not_attempted():
+    assert asyncio.run(nb02.check_2_2(stub_ticker)).outcome is Outcome.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("ticker", [greedy_ticker, sleepy_blocking_ticker])
+def test_2_2_never_suspending_is_wrong(ticker):
+    result = asyncio.run(nb02.check_2_2(ticker))
+    assert result.outcome is Outcome.WRONG
+    assert "asyncio.sleep(0)" in result.message and "A never let go" in result.message
+
+
+def test_2_2_sync_function_is_wrong():
+    result = asyncio.run(nb02.check_2_2(sync_ticker))
+    assert result.outcome is Outcome.WRONG
+    assert "async def" in result.message
+
+
+@pytest.mark.parametrize("ticker", [right_ticker, yield_first_ticker])
+def test_2_2_right_answers_pass(ticker):
+    result = asyncio.run(nb02.check_2_2(ticker))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+# --- Exercise 2.3: predict the order -----------------------------------------------------
+
+
+async def helper(log):
+    log.append("helper runs")
+
+
+async def quick(log):
+    log.append("quick starts")
+    await helper(log)
+    log.append("quick ends")
+
+
+async def sleepy(log):
+    log.append("sleepy starts")
+    await asyncio.sleep(0)
+    log.append("sleepy ends")
+
+
+async def puzzle(log):
+    sleepy_task = asyncio.create_task(sleepy(log))
+    quick_task = asyncio.create_task(quick(log))
+    log.append("both tasks created")
+    await sleepy_task
+    log.append("sleepy_task awaited")
+    await quick_task
+    log.append("quick_task awaited")
+
+
+RIGHT = list(nb02.PUZZLE_LINES)
+
+
+def test_2_3_stub_is_not_attempted():
+    assert asyncio.run(nb02.check_2_3(..., puzzle)).outcome is Outcome.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize(
+    ("prediction", "hint"),
+    [
+        (["sleepy starts", "quick starts", "helper runs", "quick ends", "both tasks created", "sleepy ends", "sleepy_task awaited", "quick_task awaited"], "create_task() only schedules"),
+        (["both tasks created", "sleepy starts", "sleepy ends", "quick starts", "helper runs", "quick ends", "sleepy_task awaited", "quick_task awaited"], "back of the ready queue"),
+        (["both tasks created", "sleepy starts", "quick starts", "sleepy ends", "helper runs", "quick ends", "sleepy_task awaited", "quick_task awaited"], "like a function call"),
+        (["both tasks created", "sleepy starts", "quick starts"], "exactly these 8 lines"),
+    ],
+)
+def test_2_3_wrong_predictions_get_a_hint(prediction, hint):
+    result = asyncio.run(nb02.check_2_3(prediction, puzzle))
+    assert result.outcome is Outcome.WRONG
+    assert hint in result.message, result.message
+
+
+def test_2_3_right_prediction_passes():
+    assert RIGHT == ["both tasks created", "sleepy starts", "quick starts", "helper runs", "quick ends", "sleepy ends", "sleepy_task awaited", "quick_task awaited"]
+    result = asyncio.run(nb02.check_2_3(RIGHT, puzzle))
+    assert result.outcome is Outcome.PASSED, result.message
