@@ -131,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 3000:
         parser.error("--requests must be at least 3000 for a stable figure")
+    was_running = lab_module.current() is not None
     results = asyncio.run(measure(args.requests, args.concurrency))
-    lab_module.stop()
+    if not was_running:  # leave services we did not start alone (e.g. a test session's)
+        lab_module.stop()
     notebook = ROOT / "notebooks" / "00_start_here.ipynb"
     results["notebook_00_seconds"] = None if args.skip_notebook else notebook_seconds(notebook)
     print(f"{'measure':34} {'value':>10}   target   ok")

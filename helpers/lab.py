@@ -147,9 +147,7 @@ def start_blocking() -> Lab:
     """Start the services (or return the running ones) without an event loop."""
     global _lab
     with _lock:
-        if _lab is not None and _lab.running and _lab.process.pid and _owner == os.getpid():
-            return _lab
-        return _spawn()
+        return current() or _spawn()
 
 
 _owner: int | None = None
@@ -193,6 +191,13 @@ def _spawn() -> Lab:
         raise LabError(f"the local services did not start {what}. Their log says:\n{detail}") from None
     _owner = os.getpid()
     return _lab
+
+
+def current() -> Lab | None:
+    """This kernel's running services, or None if they are not running."""
+    if _lab is not None and _lab.running and _owner == os.getpid():
+        return _lab
+    return None
 
 
 async def start() -> Lab:
