@@ -121,3 +121,23 @@ def test_solutions_pass_every_exercise(path: Path) -> None:
 def test_links_between_notebooks_resolve(path: Path) -> None:
     for target in re.findall(r"\]\(([^)#\s]+\.ipynb)\)", markdown(load(path))):
         assert (path.parent / target).exists(), f"link to {target} does not resolve"
+
+
+def lesson_minutes(path: Path) -> int:
+    first = source(load(path)["cells"][0])
+    teaching = re.search(r"\|\s*Teaching\s*\|\s*(\d+)", first)
+    exercise = re.search(r"\|\s*Exercises?\s*\|\s*(\d+)", first)
+    return int(teaching.group(1)) + int(exercise.group(1))
+
+
+def course_map(text: str) -> dict[str, int]:
+    """{'03': 65, ...} from a markdown table whose rows start '| NN |' and end '| minutes |'."""
+    return {nn: int(minutes) for nn, minutes in re.findall(r"^\| (\d\d) \|.*\| (\d+) \|$", text, re.M)}
+
+
+@pytest.mark.parametrize("where", ["README.md", "notebooks/00_start_here.ipynb"])
+def test_course_maps_match_the_lessons(where: str) -> None:
+    path = ROOT / where
+    text = path.read_text(encoding="utf-8") if path.suffix == ".md" else markdown(load(path))
+    expected = {p.name[:2]: lesson_minutes(p) for p in LESSONS}
+    assert course_map(text) == expected, f"the course map in {where} must list every lesson with its teaching + exercise minutes"
