@@ -96,7 +96,7 @@ def test_4_1_heartbeat_left_running_is_wrong(lab):
 def test_4_1_cancel_without_await_is_wrong(lab):
     result = run(ex.check_4_1(heartbeat_cancel_not_awaited, lab))
     assert result.outcome is Outcome.WRONG
-    assert "await the task" in result.message
+    assert "await asyncio.gather(task, return_exceptions=True)" in result.message
 
 
 def test_4_1_heartbeat_started_too_late_is_wrong(lab):

@@ -90,7 +90,7 @@ async def check_4_1(fetch_with_heartbeat: Callable[[httpx.AsyncClient, str, Call
         n = len(r["during"])
         expect(n >= MIN_BEATS, f"beat() was called {n} time(s) during the {JOB_SECONDS} s request; expected one call every {BEAT_INTERVAL} s (about {round(JOB_SECONDS / BEAT_INTERVAL)}). Start the heartbeat task *before* awaiting the request, and have it loop: beat(), then await asyncio.sleep({BEAT_INTERVAL})")
         expect(r["stray"] == 0, f"the heartbeat kept beating after your function returned ({r['stray']} more beat(s) in {QUIET_AFTER} s): cancel the heartbeat task before returning")
-        expect(r["running_at_return"] == 0, "you cancelled the heartbeat but returned before it had stopped: after task.cancel(), await the task (and catch the CancelledError it raises)")
+        expect(r["running_at_return"] == 0, "you cancelled the heartbeat but returned before it had stopped: after task.cancel(), wait for it with `await asyncio.gather(task, return_exceptions=True)`")
         return f"the heartbeat beat all through the {r['elapsed']:.2f} s request, and it was stopped and awaited before you returned"
 
     return await run_check("4.1", attempt, verify, timeout=10)
