@@ -145,7 +145,6 @@ def _read_ready_line(process: subprocess.Popen, timeout: float) -> str:
 
 def start_blocking() -> Lab:
     """Start the services (or return the running ones) without an event loop."""
-    global _lab
     with _lock:
         return current() or _spawn()
 
