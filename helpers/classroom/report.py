@@ -22,8 +22,9 @@ class Summary:
     kernel_mb: float  # the largest kernel peak
     services_mb: float
     others_mb: float
-    per_learner_mb: float  # the largest kernel + services + children peak of one learner
-    peak_total_mb: float  # every learner at the same moment
+    per_learner_mb: float  # the largest kernel + services + children peak of one learner (RSS)
+    per_learner_pss_mb: float  # the same, as PSS (shared pages counted once)
+    peak_total_mb: float  # every learner at the same moment (PSS)
     cpu_seconds_median: float
     wall_seconds: float
     load_max: float | None
@@ -42,6 +43,7 @@ def summarise(room: Classroom) -> Summary:
         services_mb=max((r.usage.services_peak for r in runs), default=0) / MB,
         others_mb=max((r.usage.others_peak for r in runs), default=0) / MB,
         per_learner_mb=max((r.usage.total_peak for r in runs), default=0) / MB,
+        per_learner_pss_mb=max((r.usage.pss_peak for r in runs), default=0) / MB,
         peak_total_mb=room.peak_total / MB,
         cpu_seconds_median=statistics.median([r.usage.cpu_seconds for r in runs] or [0.0]),
         wall_seconds=room.seconds,
@@ -66,9 +68,9 @@ def render(room: Classroom, notebook: str) -> str:
         "",
         f"failures: {s.failures} of {s.kernels}",
         f"seconds per kernel: median {s.median_seconds:.1f}, max {s.max_seconds:.1f} (whole classroom {s.wall_seconds:.1f})",
-        f"peak memory per learner: {s.per_learner_mb:.0f} MB (kernel {s.kernel_mb:.0f}, services {s.services_mb:.0f}, "
-        f"other children {s.others_mb:.0f}; largest of each)",
-        f"peak memory of all {s.kernels} learners at once: {s.peak_total_mb:.0f} MB",
+        f"peak memory per learner: {s.per_learner_mb:.0f} MB RSS (kernel {s.kernel_mb:.0f}, services {s.services_mb:.0f}, "
+        f"other children {s.others_mb:.0f}; largest of each), {s.per_learner_pss_mb:.0f} MB PSS",
+        f"peak memory of all {s.kernels} learner{'s' if s.kernels != 1 else ''} at once: {s.peak_total_mb:.0f} MB PSS (shared pages counted once)",
         f"CPU per learner: median {s.cpu_seconds_median:.1f} s; host: {s.cpus} CPUs, highest 1-min load average {load}",
     ]
     return "\n".join(lines)
@@ -91,6 +93,8 @@ def as_json(room: Classroom, notebook: str) -> dict:
                 "kernel_mb": round(r.usage.kernel_peak / MB, 1),
                 "services_mb": round(r.usage.services_peak / MB, 1),
                 "children_mb": round(r.usage.others_peak / MB, 1),
+                "tree_rss_mb": round(r.usage.total_peak / MB, 1),
+                "tree_pss_mb": round(r.usage.pss_peak / MB, 1),
                 "cpu_seconds": round(r.usage.cpu_seconds, 2),
             }
             for r in room.runs

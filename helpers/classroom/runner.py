@@ -39,7 +39,7 @@ class KernelRun:
     pid: int | None = None
     usage: TreeUsage = field(default_factory=TreeUsage)
     client: NotebookClient | None = field(default=None, repr=False)
-    current: int = 0  # the tree's RSS at the last sample
+    current: int = 0  # the tree's PSS at the last sample
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Classroom:
 
     runs: list[KernelRun]
     seconds: float  # wall time for the whole classroom
-    peak_total: int  # the largest sum of every tree's RSS at one sampling moment
+    peak_total: int  # the largest sum of every tree's PSS at one sampling moment (RSS off Linux)
     load_max: float | None  # the highest 1-minute load average seen (None where unavailable)
     cpus: int
 
@@ -114,7 +114,9 @@ async def run_one(run: KernelRun, source: Path, workdir: Path, kernel_name: str,
     log = open(folder / "kernel-stderr.log", "wb")  # the kernel's own warnings stay out of the table
     # Not asyncio.timeout(): nbclient turns a cancellation into DeadKernelError("Kernel died"),
     # which would hide that the time ran out.  So: wait with a limit, then cancel and say so.
-    execution = asyncio.create_task(client.async_execute(stderr=log))
+    # The kernel's exercise results go to its own folder, not to the instructor's progress file.
+    env = dict(os.environ, COURSE_PROGRESS_FILE=str(folder / "progress.json"))
+    execution = asyncio.create_task(client.async_execute(stderr=log, env=env))
     try:
         done, _ = await asyncio.wait({execution}, timeout=timeout)
         if done:
