@@ -314,7 +314,7 @@ class Report:
         widths = [max(len(h), *(len(line[i]) for line in body)) if body else len(h) for i, h in enumerate(headers)]
         widths[0] = min(widths[0], 48)
         fmt = "  ".join(f"{{:{w}.{w}}}" for w in widths)
-        lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+        lines = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths))]
         lines += [fmt.format(*line).rstrip() for line in body]
         lines.append(f"{self.summary}  (kept in {self.path})")
         return "\n".join(lines)
