@@ -35,6 +35,7 @@ from typing import Any
 
 ENV_FILE = "COURSE_PROGRESS_FILE"
 ENV_NOTEBOOKS = "COURSE_NOTEBOOKS_DIR"
+UNDER_PYTEST = "PYTEST_CURRENT_TEST"
 APP_DIR = "asyncio-course"
 FORMAT = 1
 LOCK_WAIT = 2.0  # seconds; after that a result is not recorded rather than a check held up
@@ -46,8 +47,12 @@ _thread_lock = threading.Lock()
 # ----------------------------------------------------------------------------- where
 
 
-def progress_file() -> Path:
+def progress_file() -> Path | None:
     """The JSON file: $COURSE_PROGRESS_FILE, else the platform's per-user data folder.
+
+    None inside a pytest run that did not set COURSE_PROGRESS_FILE: pytest sets
+    PYTEST_CURRENT_TEST, and the kernels nbval starts inherit it, so running a
+    notebook under nbval never touches the real progress file.
 
     Linux: $XDG_DATA_HOME (default ~/.local/share)/asyncio-course/progress.json;
     macOS: ~/Library/Application Support/asyncio-course/progress.json;
@@ -56,6 +61,8 @@ def progress_file() -> Path:
     override = os.environ.get(ENV_FILE)
     if override:
         return Path(override).expanduser()
+    if UNDER_PYTEST in os.environ:  # a test run (or an nbval kernel it started) with no file set
+        return None
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":
@@ -220,6 +227,8 @@ def record(result: Any) -> None:
         if outcome not in ("passed", "wrong") or not exercise:
             return
         path = progress_file()
+        if path is None:
+            return
         with _locked(path):
             data = _read(path)
             entry = data["exercises"].get(exercise)
@@ -239,6 +248,8 @@ def record(result: Any) -> None:
 def load() -> dict[str, dict[str, Any]]:
     """The stored results by exercise id (empty if nothing was recorded yet)."""
     path = progress_file()
+    if path is None:
+        return {}
     try:
         with _locked(path):
             return dict(_read(path)["exercises"])
@@ -247,9 +258,11 @@ def load() -> dict[str, dict[str, Any]]:
         return {}
 
 
-def reset() -> Path:
+def reset() -> Path | None:
     """Forget every result (the file is removed); returns the path that was cleared."""
     path = progress_file()
+    if path is None:
+        return None
     with _locked(path):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -300,13 +313,17 @@ class Report:
     """The progress table: HTML in JupyterLab, plain text in a terminal."""
 
     rows: list[Row]
-    path: Path
+    path: Path | None
 
     @property
     def summary(self) -> str:
         passed = sum(r.status == PASSED for r in self.rows)
         tried = sum(r.status == TRIED for r in self.rows)
         return f"{passed} of {len(self.rows)} exercises passed, {tried} tried but not yet passed"
+
+    @property
+    def where(self) -> str:
+        return f"kept in {self.path}" if self.path else "not kept: a pytest run without COURSE_PROGRESS_FILE"
 
     def __str__(self) -> str:
         headers = ("exercise", "notebook", "status", "tries", "last try")
@@ -316,7 +333,7 @@ class Report:
         fmt = "  ".join(f"{{:{w}.{w}}}" for w in widths)
         lines = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths))]
         lines += [fmt.format(*line).rstrip() for line in body]
-        lines.append(f"{self.summary}  (kept in {self.path})")
+        lines.append(f"{self.summary}  ({self.where})")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -333,7 +350,7 @@ class Report:
         head = "".join(f"<th>{h}</th>" for h in ("exercise", "title", "notebook", "status", "tries", "last try"))
         return (
             f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
-            f"<p>{html.escape(self.summary)} <small>(kept in {html.escape(str(self.path))})</small></p>"
+            f"<p>{html.escape(self.summary)} <small>({html.escape(self.where)})</small></p>"
         )
 
 
@@ -367,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reset", action="store_true", help="forget every recorded result")
     args = parser.parse_args(argv)
     if args.reset:
-        print(f"progress cleared ({reset()})")
+        print(f"progress cleared ({reset() or 'nothing is kept during a pytest run'})")
     else:
         show()
     return 0

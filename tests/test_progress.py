@@ -55,6 +55,7 @@ def test_the_test_suite_never_writes_to_a_real_home():
 
 def test_default_location_is_the_platform_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv(progress.ENV_FILE, raising=False)
+    monkeypatch.delenv(progress.UNDER_PYTEST, raising=False)  # as in a learner's kernel
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert progress.progress_file() == tmp_path / "asyncio-course" / "progress.json"
@@ -65,6 +66,18 @@ def test_default_location_is_the_platform_data_folder(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
     assert progress.progress_file() == tmp_path / "Local" / "asyncio-course" / "progress.json"
+
+
+def test_a_pytest_run_without_a_progress_file_records_nothing(monkeypatch, tmp_path, capsys):
+    """nbval's kernels inherit PYTEST_CURRENT_TEST even when tests/conftest.py was not loaded."""
+    monkeypatch.delenv(progress.ENV_FILE, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert os.environ[progress.UNDER_PYTEST] and progress.progress_file() is None
+    assert _check("1.1", "ok").passed
+    assert capsys.readouterr().out.startswith("✅ Exercise 1.1 passed")
+    assert list(tmp_path.rglob("*")) == [] and progress.load() == {}
+    assert "not kept: a pytest run" in str(progress.report(tmp_path))
 
 
 def test_catalogue_reads_every_exercise_heading_of_the_lessons():
