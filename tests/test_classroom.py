@@ -7,6 +7,10 @@ few seconds each on a busy machine.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -159,3 +163,22 @@ def test_summary_and_table_from_known_figures():
 def test_first_line_is_short_and_skips_blank_lines():
     assert first_line("\n\n  hello\nworld") == "hello"
     assert len(first_line("x" * 500)) == 120
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT, as Ctrl+C in a terminal does")
+def test_ctrl_c_stops_every_kernel_and_exits_130(tmp_path):
+    source = notebook(tmp_path, "hang.ipynb", "import time\ntime.sleep(120)")
+    check = subprocess.Popen([sys.executable, "-m", "helpers.classroom", "-k", "2", str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(check.pid)
+    deadline = time.monotonic() + 60
+    while len([p for p in parent.children() if "ipykernel" in " ".join(p.cmdline())]) < 2:
+        assert time.monotonic() < deadline and check.poll() is None, "the kernels did not start"
+        time.sleep(0.2)
+    kernels = parent.children(recursive=True)
+    time.sleep(1)  # let them reach the sleeping cell
+    check.send_signal(signal.SIGINT)
+    out, err = check.communicate(timeout=60)
+    assert check.returncode == 130, out + err
+    assert err.strip() == "interrupted: shutting the kernels down ...", err
+    gone, alive = psutil.wait_procs(kernels, timeout=10)
+    assert not alive, f"left running: {alive}"

@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import json
 import sys
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from jupyter_client.kernelspec import KernelSpecManager
 
@@ -24,7 +27,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.classroom",
         description="Start K kernels at once, run NOTEBOOK in each (a private copy), and report failures, times and memory.",
-        epilog="Exit code: 0 all kernels passed, 1 at least one failed, 2 bad arguments.",
+        epilog="Exit code: 0 all kernels passed, 1 at least one failed, 2 bad arguments, 130 interrupted (Ctrl+C).",
     )
     parser.add_argument("notebook", type=Path, help="the .ipynb to run, e.g. notebooks/01_blocking_vs_nonblocking.ipynb")
     parser.add_argument("--kernels", "-k", type=int, default=8, help=f"how many kernels to start at once (1-{MAX_KERNELS}; default 8)")
@@ -59,6 +62,46 @@ def validate(args: argparse.Namespace) -> None:
         raise ArgumentProblem(f"--json: the folder {args.json.parent} does not exist")
 
 
+def run_interruptibly(start: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the coroutine `start()` makes; on Ctrl+C cancel it cleanly and return None.
+
+    The event loop runs in a worker thread because nbclient takes over SIGINT in the
+    main thread (and would swallow Ctrl+C); here the main thread catches it, cancels
+    the run, and waits while every kernel is shut down.
+    """
+    state: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def wrapper() -> Any:
+        state["loop"], state["task"] = asyncio.get_running_loop(), asyncio.current_task()
+        ready.set()
+        return await start()
+
+    def target() -> None:
+        try:
+            state["value"] = asyncio.run(wrapper())
+        except BaseException as exc:  # handed to the main thread below
+            state["error"] = exc
+        finally:
+            ready.set()
+
+    worker = threading.Thread(target=target, name="classroom", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        print("interrupted: shutting the kernels down ...", file=sys.stderr, flush=True)
+        ready.wait()
+        if "loop" in state:
+            state["loop"].call_soon_threadsafe(state["task"].cancel)
+        worker.join(60)
+        return None
+    if "error" in state:
+        raise state["error"]
+    return state.get("value")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     try:
@@ -67,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m helpers.classroom: {problem}", file=sys.stderr)
         return 2
     print(f"starting {args.kernels} kernel(s) on {args.notebook} (timeout {args.timeout:g} s each) ...", flush=True)
-    room = asyncio.run(run_classroom(args.notebook.resolve(), args.kernels, kernel_name=args.kernel_name, timeout=args.timeout, keep=args.keep))
+    room = run_interruptibly(
+        lambda: run_classroom(args.notebook.resolve(), args.kernels, kernel_name=args.kernel_name, timeout=args.timeout, keep=args.keep)
+    )
+    if room is None:
+        return 130  # interrupted, as a shell reports Ctrl+C
     print(render(room, str(args.notebook)))
     if args.json is not None:
         args.json.write_text(json.dumps(as_json(room, str(args.notebook)), indent=1) + "\n")

@@ -10,6 +10,7 @@ also counts as a failure, because checks print rather than raise.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import shutil
@@ -132,10 +133,15 @@ async def run_one(run: KernelRun, source: Path, workdir: Path, kernel_name: str,
         run.error = where_it_failed(notebook) + _describe(exc)
     finally:
         run.seconds = time.perf_counter() - started
+        if not execution.done():  # we were cancelled (Ctrl+C): nbclient shuts its kernel down
+            execution.cancel()
+            with contextlib.suppress(BaseException):
+                await execution
         run.pid = run.pid or _pid(client)
         if run.pid:
             run.usage.sample(run.pid)  # a last look before the kernel is gone
         await _make_sure_it_stopped(client)
+        atexit.unregister(client._cleanup_kernel)  # nbclient's exit hook; a cancelled run may leave it
         run.client = None
         log.close()
     with contextlib.suppress(OSError):
