@@ -103,6 +103,14 @@ def run_interruptibly(start: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C before the kernels started
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse(argv)
     try:
         validate(args)

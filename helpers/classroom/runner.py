@@ -26,6 +26,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from helpers.classroom.memory import TreeUsage
 
 SAMPLE_EVERY = 0.25  # seconds between memory samples
+STOP_WAIT = 15.0  # seconds for nbclient to notice a killed kernel before we cancel it
 WRONG_MARK = "❌"
 
 
@@ -113,35 +114,32 @@ async def run_one(run: KernelRun, source: Path, workdir: Path, kernel_name: str,
     run.client = client
     started = time.perf_counter()
     log = open(folder / "kernel-stderr.log", "wb")  # the kernel's own warnings stay out of the table
-    # Not asyncio.timeout(): nbclient turns a cancellation into DeadKernelError("Kernel died"),
-    # which would hide that the time ran out.  So: wait with a limit, then cancel and say so.
     # The kernel's exercise results go to its own folder, not to the instructor's progress file.
     env = dict(os.environ, COURSE_PROGRESS_FILE=str(folder / "progress.json"))
     execution = asyncio.create_task(client.async_execute(stderr=log, env=env))
     try:
+        # Not asyncio.timeout(): cancelling nbclient mid-cell turns into DeadKernelError and can
+        # race its own cleanup.  Out of time (or on Ctrl+C) we kill the kernel process instead;
+        # nbclient then ends the run through its ordinary "kernel died" path.
         done, _ = await asyncio.wait({execution}, timeout=timeout)
         if done:
             execution.result()
             run.error = wrong_check_line(notebook)
             run.ok = not run.error
         else:
-            execution.cancel()
-            with contextlib.suppress(BaseException):
-                await execution
+            await _stop(client, execution)
             run.error = f"not finished within the per-kernel timeout of {timeout:g} s"
     except Exception as exc:  # the notebook failed: that is the finding, not a crash of this tool
         run.error = where_it_failed(notebook) + _describe(exc)
     finally:
         run.seconds = time.perf_counter() - started
-        if not execution.done():  # we were cancelled (Ctrl+C): nbclient shuts its kernel down
-            execution.cancel()
-            with contextlib.suppress(BaseException):
-                await execution
+        if not execution.done():  # we were cancelled (Ctrl+C)
+            await _stop(client, execution)
         run.pid = run.pid or _pid(client)
         if run.pid:
             run.usage.sample(run.pid)  # a last look before the kernel is gone
         await _make_sure_it_stopped(client)
-        atexit.unregister(client._cleanup_kernel)  # nbclient's exit hook; a cancelled run may leave it
+        atexit.unregister(client._cleanup_kernel)  # nbclient's exit hook, in case it was left
         run.client = None
         log.close()
     with contextlib.suppress(OSError):
@@ -173,6 +171,20 @@ async def _watch(runs: list[KernelRun], host: dict[str, float]) -> None:
         await asyncio.sleep(SAMPLE_EVERY)
 
 
+async def _stop(client: NotebookClient, execution: asyncio.Task) -> None:
+    """Kill the kernel process and let nbclient notice; cancel only if that takes too long."""
+    provisioner = getattr(client.km, "provisioner", None) if client.km is not None else None
+    if provisioner is not None:
+        with contextlib.suppress(Exception):
+            await provisioner.kill()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(asyncio.shield(execution), STOP_WAIT)
+    if not execution.done():
+        execution.cancel()
+        with contextlib.suppress(BaseException):
+            await execution
+
+
 async def _make_sure_it_stopped(client: NotebookClient) -> None:
     """nbclient shuts its kernel down; if a timeout interrupted that, finish the job."""
     km = client.km
@@ -194,7 +206,9 @@ async def run_classroom(
     watcher = asyncio.create_task(_watch(runs, host))
     started = time.perf_counter()
     try:
-        await asyncio.gather(*(run_one(run, source, workdir, kernel_name, timeout) for run in runs))
+        async with asyncio.TaskGroup() as group:  # on Ctrl+C it waits until every kernel is stopped
+            for run in runs:
+                group.create_task(run_one(run, source, workdir, kernel_name, timeout))
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
