@@ -63,3 +63,11 @@ def test_the_offline_install_commands_include_setuptools() -> None:
     assert "pip install --no-index --find-links wheelhouse -r requirements.txt" in GUIDE
     build = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert 'requires = ["setuptools>=77"]' in build, "the wheelhouse commands name the build requirement of pyproject.toml"
+
+
+def test_the_link_snippet_in_the_guide_prints_the_link_the_guide_shows(capsys) -> None:
+    snippet = re.search(r"```python\n(from urllib.parse import.*?)```", GUIDE, re.S)
+    assert snippet, "the guide should show how to build the link in Python"
+    exec(snippet[1], {})
+    printed = capsys.readouterr().out.strip()
+    assert f"\n{printed}\n" in GUIDE, "the link printed by the snippet should appear verbatim in the guide"
