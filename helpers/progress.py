@@ -211,6 +211,14 @@ def _unlock(handle: Any) -> None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _in_solutions_notebook() -> bool:
+    """True in a kernel JupyterLab started for a *_solutions.ipynb: reading answers is not passing.
+
+    jupyter_server gives each kernel JPY_SESSION_NAME, the notebook's path when it started.
+    """
+    return Path(os.environ.get("JPY_SESSION_NAME", "")).name.endswith("_solutions.ipynb")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -218,13 +226,14 @@ def _now() -> str:
 def record(result: Any) -> None:
     """Remember one check result (a helpers.checks.Result). Never raises.
 
-    "Not attempted" is not a try, so it is not stored.  Once an exercise has
-    passed it stays passed; the last try's time and outcome are kept too.
+    "Not attempted" is not a try, so it is not stored, and neither is anything
+    run in a solutions notebook.  Once an exercise has passed it stays passed;
+    the last try's time and outcome are kept too.
     """
     try:
         outcome = getattr(getattr(result, "outcome", None), "value", None)
         exercise = str(getattr(result, "exercise", ""))
-        if outcome not in ("passed", "wrong") or not exercise:
+        if outcome not in ("passed", "wrong") or not exercise or _in_solutions_notebook():
             return
         path = progress_file()
         if path is None:

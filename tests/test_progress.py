@@ -160,6 +160,13 @@ def test_an_unwritable_progress_file_never_breaks_a_check(tmp_path, monkeypatch,
     assert len(out) == 2 and out[0].startswith("note: this result was not saved") and out[1].startswith("❌ Exercise 1.1")
 
 
+def test_running_a_solutions_notebook_in_jupyterlab_records_nothing(store, monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/REPO/notebooks/solutions/03_gather_solutions.ipynb")
+    assert _check("3.1", "ok").passed and not store.exists()
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/ada/REPO/notebooks/03_gather.ipynb")
+    assert _check("3.1", "ok").passed and json.loads(store.read_text())["exercises"]["3.1"]["passed"]
+
+
 def test_record_ignores_anything_that_is_not_a_result(store):
     for junk in (None, "text", 42, Result("", Outcome.PASSED, "x")):
         progress.record(junk)
