@@ -18,7 +18,7 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers.classroom.__main__ import main
+from helpers.classroom.__main__ import main, raise_open_file_limit
 from helpers.classroom.memory import MB, TreeUsage
 from helpers.classroom.report import render, summarise
 from helpers.classroom.runner import Classroom, KernelRun, first_line
@@ -182,3 +182,16 @@ def test_ctrl_c_stops_every_kernel_and_exits_130(tmp_path):
     assert err.strip() == "interrupted: shutting the kernels down ...", err
     gone, alive = psutil.wait_procs(kernels, timeout=10)
     assert not alive, f"left running: {alive}"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX open-file limit")
+def test_the_open_file_limit_is_raised_for_many_kernels(monkeypatch):
+    import resource
+
+    limits = {"now": (1024, 4096)}
+    monkeypatch.setattr(resource, "getrlimit", lambda which: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda which, value: limits.update(now=value))
+    assert raise_open_file_limit(20) == "" and limits["now"] == (1024, 4096)  # 900 needed: enough already
+    assert raise_open_file_limit(60) == "" and limits["now"] == (2500, 4096)
+    warning = raise_open_file_limit(200)
+    assert limits["now"] == (4096, 4096) and "ulimit -n 8100" in warning

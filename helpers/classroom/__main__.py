@@ -17,6 +17,7 @@ from helpers.classroom.report import as_json, render
 from helpers.classroom.runner import run_classroom
 
 MAX_KERNELS = 200
+FILES_PER_KERNEL = 40  # measured: about 27 open descriptors per running kernel (zmq sockets, pipes)
 
 
 class ArgumentProblem(Exception):
@@ -30,11 +31,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         epilog="Exit code: 0 all kernels passed, 1 at least one failed, 2 bad arguments, 130 interrupted (Ctrl+C).",
     )
     parser.add_argument("notebook", type=Path, help="the .ipynb to run, e.g. notebooks/01_blocking_vs_nonblocking.ipynb")
-    parser.add_argument("--kernels", "-k", type=int, default=8, help=f"how many kernels to start at once (1-{MAX_KERNELS}; default 8)")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds each kernel may take for the whole notebook (default 300)")
-    parser.add_argument("--kernel-name", default="python3", help="the Jupyter kernel to use (default python3; see `jupyter kernelspec list`)")
-    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
-    parser.add_argument("--keep", type=Path, help="keep the executed copies in a new folder inside this one (to read a failure)")
+    parser.add_argument("--kernels", "-k", type=int, default=8, metavar="K", help=f"how many kernels to start at once (1-{MAX_KERNELS}; default 8)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="seconds each kernel may take for the whole notebook (default 300)")
+    parser.add_argument("--kernel-name", default="python3", metavar="NAME", help="the Jupyter kernel to use (default python3; see `jupyter kernelspec list`)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write every figure to this JSON file")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the executed copies in a new folder inside this one (to read a failure)")
     return parser.parse_args(argv)
 
 
@@ -60,6 +61,26 @@ def validate(args: argparse.Namespace) -> None:
         raise ArgumentProblem(f"--keep needs an existing folder, {args.keep} is not one")
     if args.json is not None and not args.json.parent.is_dir():
         raise ArgumentProblem(f"--json: the folder {args.json.parent} does not exist")
+
+
+def raise_open_file_limit(kernels: int) -> str:
+    """Lift the soft open-file limit to what K kernels need (POSIX); return a warning or ""."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to raise
+        return ""
+    needed = 100 + FILES_PER_KERNEL * kernels
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return ""
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        target = soft
+    if target < needed:
+        return f"warning: this shell allows {target} open files and {kernels} kernels need about {needed}; raise it (ulimit -n {needed}) if kernels fail to start"
+    return ""
 
 
 def run_interruptibly(start: Callable[[], Awaitable[Any]]) -> Any:
@@ -117,6 +138,9 @@ def _main(argv: list[str] | None) -> int:
     except ArgumentProblem as problem:
         print(f"python -m helpers.classroom: {problem}", file=sys.stderr)
         return 2
+    warning = raise_open_file_limit(args.kernels)
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"starting {args.kernels} kernel(s) on {args.notebook} (timeout {args.timeout:g} s each) ...", flush=True)
     room = run_interruptibly(
         lambda: run_classroom(args.notebook.resolve(), args.kernels, kernel_name=args.kernel_name, timeout=args.timeout, keep=args.keep)
