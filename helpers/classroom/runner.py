@@ -37,7 +37,7 @@ class KernelRun:
     index: int
     ok: bool = False
     error: str = ""  # the first line of what went wrong
-    seconds: float = 0.0  # from starting the kernel to the last cell's end
+    seconds: float = 0.0  # from starting the kernel until it is shut down after the last cell
     pid: int | None = None
     usage: TreeUsage = field(default_factory=TreeUsage)
     client: NotebookClient | None = field(default=None, repr=False)
@@ -162,7 +162,8 @@ async def _watch(runs: list[KernelRun], host: dict[str, float]) -> None:
             if run.client is not None:
                 run.pid = run.pid or _pid(run.client)
                 if run.pid:
-                    run.current = await asyncio.to_thread(run.usage.sample, run.pid)
+                    with contextlib.suppress(Exception):  # a failed sample must not end the watch
+                        run.current = await asyncio.to_thread(run.usage.sample, run.pid)
             total += run.current if run.client is not None else 0
         host["peak_total"] = max(host["peak_total"], total)
         load = _load()
