@@ -116,6 +116,8 @@ def test_keep_leaves_the_executed_copies_for_reading(tmp_path, capsys):
         (["-k", "0", "{nb}"], "--kernels must be between 1 and 200, got 0"),
         (["-k", "500", "{nb}"], "--kernels must be between 1 and 200"),
         (["--timeout", "0", "{nb}"], "--timeout must be a positive number"),
+        (["--timeout", "inf", "{nb}"], "--timeout must be a positive number"),
+        (["--timeout", "nan", "{nb}"], "--timeout must be a positive number"),
         (["{tmp}/missing.ipynb"], "is not a file; give the path of a notebook"),
         (["{tmp}/text.txt"], "is not a notebook (.ipynb)"),
         (["{tmp}/bad.ipynb"], "is not a readable Jupyter notebook"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -52,7 +53,7 @@ def validate(args: argparse.Namespace) -> None:
         raise ArgumentProblem(f"{path} is not a readable Jupyter notebook (not JSON with a 'cells' list)") from None
     if not 1 <= args.kernels <= MAX_KERNELS:
         raise ArgumentProblem(f"--kernels must be between 1 and {MAX_KERNELS}, got {args.kernels}")
-    if not args.timeout > 0:
+    if not 0 < args.timeout < math.inf:
         raise ArgumentProblem(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     specs = KernelSpecManager().find_kernel_specs()
     if args.kernel_name not in specs:

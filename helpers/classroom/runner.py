@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import math
 import os
 import shutil
 import tempfile
@@ -106,7 +107,7 @@ async def run_one(run: KernelRun, source: Path, workdir: Path, kernel_name: str,
     client = NotebookClient(
         notebook,
         timeout=None,  # no per-cell limit: the whole run is limited below
-        startup_timeout=int(timeout),
+        startup_timeout=max(1, math.ceil(timeout)),
         kernel_name=kernel_name,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(folder)}},
