@@ -243,7 +243,8 @@ def record(result: Any) -> None:
             entry = data["exercises"].get(exercise)
             if not isinstance(entry, dict):
                 entry = data["exercises"][exercise] = {"tries": 0, "passed": False}
-            entry["tries"] = int(entry.get("tries", 0)) + 1
+            tries = entry.get("tries")
+            entry["tries"] = (tries if isinstance(tries, int) else 0) + 1
             entry["last_try"] = _now()
             entry["last_outcome"] = outcome
             if outcome == "passed":
@@ -294,13 +295,14 @@ class Row:
     last_try: str  # local time "2026-11-25 18:04", or "" if never tried
 
 
-def _local_time(stamp: str | None) -> str:
-    if not stamp:
+def _local_time(stamp: object) -> str:
+    """An ISO time stamp from the file, shown in the learner's time zone ("" if missing or odd)."""
+    if not isinstance(stamp, str) or not stamp:
         return ""
     try:
         return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
-        return stamp
+        return stamp[:16]
 
 
 def rows(folder: Path | None = None) -> list[Row]:

@@ -140,7 +140,16 @@ def test_a_corrupt_file_is_reported_kept_aside_and_replaced(store, capsys):
     assert [p.name.split("-")[0] for p in store.parent.glob("progress.json.corrupt-*")] == ["progress.json.corrupt"]
 
 
-@pytest.mark.parametrize("content", ['["a list"]', '{"exercises": {"1.1": "nonsense"}}', ""])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '["a list"]',
+        '{"exercises": {"1.1": "nonsense"}}',
+        "",
+        '{"exercises": {"1.1": {"tries": "many", "last_try": 5, "passed": false}}}',
+        '{"exercises": {"1.1": {"tries": 2, "last_try": "yesterday", "passed": false}}}',
+    ],
+)
 def test_odd_but_parseable_files_never_crash(store, content, capsys, tmp_path):
     store.parent.mkdir(parents=True)
     store.write_text(content)
