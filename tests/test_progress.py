@@ -141,20 +141,21 @@ def test_a_corrupt_file_is_reported_kept_aside_and_replaced(store, capsys):
 
 
 @pytest.mark.parametrize(
-    "content",
+    "content, status",
     [
-        '["a list"]',
-        '{"exercises": {"1.1": "nonsense"}}',
-        "",
-        '{"exercises": {"1.1": {"tries": "many", "last_try": 5, "passed": false}}}',
-        '{"exercises": {"1.1": {"tries": 2, "last_try": "yesterday", "passed": false}}}',
+        ('["a list"]', progress.NOT_TRIED),
+        ('{"exercises": {"1.1": "nonsense"}}', progress.NOT_TRIED),
+        ("", progress.NOT_TRIED),
+        ('{"exercises": {"1.1": {"tries": "many", "last_try": 5, "passed": false}}}', progress.NOT_TRIED),
+        ('{"exercises": {"1.1": {"tries": 2, "last_try": "yesterday", "passed": false}}}', progress.TRIED),
     ],
 )
-def test_odd_but_parseable_files_never_crash(store, content, capsys, tmp_path):
+def test_odd_but_parseable_files_never_crash(store, content, status, capsys, tmp_path):
     store.parent.mkdir(parents=True)
     store.write_text(content)
     _lesson(tmp_path, "01_a.ipynb", "### Exercise 1.1: one")
-    assert progress.rows(tmp_path)[0].status == progress.NOT_TRIED
+    assert progress.rows(tmp_path)[0].status == status
+    assert "1.1 one" in str(progress.report(tmp_path))
     _check("1.1", "ok")
     assert progress.rows(tmp_path)[0].status == progress.PASSED
 
