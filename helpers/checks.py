@@ -125,6 +125,8 @@ async def run_check(
         result = Result(exercise, Outcome.WRONG, "your code raised CancelledError: did it await a task that had been cancelled (and not handle that)?")
     except Exception as exc:  # the learner's code crashed: name the error, keep the traceback out of the way
         result = Result(exercise, Outcome.WRONG, f"your code raised {type(exc).__name__}: {exc}")
+    from helpers import progress  # lazily; record() never raises, so a check never fails for it
+    progress.record(result)
     print(result)
     return result
 
