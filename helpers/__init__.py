@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-__all__ = ["charts", "checks", "db", "lab", "timing", "work"]
+__all__ = ["charts", "checks", "db", "lab", "progress", "timing", "work"]
 
 
 def __getattr__(name: str) -> ModuleType:
