@@ -96,15 +96,32 @@ async def _fresh(model: Any, name: str, *, sqlite_busy_timeout: float | None = N
     return database, engine
 
 
-async def _bounded(call: Coroutine[Any, Any, Any], hint: str, seconds: float = CALL_LIMIT) -> Any:
-    """Await the learner's coroutine for at most `seconds`; never hang, even if it swallows cancellation."""
+async def _bounded(
+    call: Coroutine[Any, Any, Any], hint: str, seconds: float = CALL_LIMIT, after: Callable[[], Awaitable[Any]] | None = None
+) -> Any:
+    """Await the learner's coroutine for at most `seconds`; never hang, even if it swallows cancellation.
+
+    `after` runs the moment the learner's function has returned, before tasks it left running finish:
+    what the database holds *then* is what the function delivered.  Returns (value, after's value).
+    """
+    before = asyncio.all_tasks()
     task = asyncio.ensure_future(call)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
-    if not done:
-        task.cancel()
-        await asyncio.wait({task}, timeout=1.0)
-        raise Wrong(f"your code was still running after {seconds:g} s: {hint}")
-    return task.result()
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+            raise Wrong(f"your code was still running after {seconds:g} s: {hint}")
+        value = task.result()
+        return (value, await after()) if after else value
+    finally:  # tasks the learner's code left running would write into a closed engine: let them end first
+        left = [t for t in asyncio.all_tasks() - before if t is not task and not t.done()]
+        if left:
+            _, pending = await asyncio.wait(left, timeout=2.0)
+            for leftover in pending:  # e.g. a writer waiting forever on its queue
+                leftover.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
 
 
 def _database_error(exc: BaseException) -> str | None:
@@ -235,7 +252,7 @@ def _never(value: object) -> str:  # pragma: no cover - _not_attempted always ra
 
 
 async def check_11_2(titles_by_author: Callable[[Any], Awaitable[dict[str, list[str]]]], User: Any) -> Result:
-    """titles_by_author(session): {name: [titles in post id order]} for every user, in at most 2 statements."""
+    """titles_by_author(session): {name: [titles, newest first]} for every user, in at most 2 statements."""
     if is_stub(titles_by_author):
         return await run_check("11.2", _not_attempted, _never)
     _check_model(User, "users")
@@ -251,8 +268,9 @@ async def check_11_2(titles_by_author: Callable[[Any], Awaitable[dict[str, list[
         for _ in range(n):
             posts.append({"id": post_ids[k], "user_id": user_id, "title": f"{_token(rng)} {_token(rng)} #{post_ids[k]}", "body": "-"})
             k += 1
-    rng.shuffle(posts)  # stored out of id order: the order must come from ORDER BY, not from luck
-    expected = {name: [p["title"] for p in sorted(posts, key=lambda p: p["id"]) if p["user_id"] == uid] for uid, name in enumerate(names, start=1)}
+    rng.shuffle(posts)  # stored out of id order (PostgreSQL then returns them so without ORDER BY)
+    newest_first = sorted(posts, key=lambda p: -p["id"])
+    expected = {name: [p["title"] for p in newest_first if p["user_id"] == uid] for uid, name in enumerate(names, start=1)}
     async with engine.begin() as conn:
         await conn.execute(text("INSERT INTO users (id, name, email) VALUES (:id, :name, :email)"), [{"id": i, "name": n, "email": f"u{i}@x.test"} for i, n in enumerate(names, start=1)])
         await conn.execute(text("INSERT INTO posts (id, user_id, title, body) VALUES (:id, :user_id, :title, :body)"), posts)
@@ -293,13 +311,13 @@ async def check_11_2(titles_by_author: Callable[[Any], Awaitable[dict[str, list[
             raise Wrong(f"the dict has keys that are not user names, e.g. {strangers[0]!r}: key it by user.name")
         for name in names:
             if sorted(result[name]) == sorted(expected[name]) and result[name] != expected[name]:
-                raise Wrong(f"{name!r}'s titles are not in post id order: order the posts by Post.id (the relationship's order_by does that for selectinload)")
+                raise Wrong(f"{name!r}'s titles are not newest first: the highest post id comes first (order by Post.id descending, or reverse the relationship's list)")
             expect(result[name] == expected[name], f"{name!r} maps to {result[name]!r}, expected {expected[name]!r}: read the titles from the database, for that user")
         expect(
             sent <= 2,
             f"your function sent {sent} statements for {n_users} users: that is the N+1 pattern (one query per user); load the posts with the users in one go: select(User).options(selectinload(User.posts)) sends 2",
         )
-        return "every user with their titles in post id order, in at most 2 statements"
+        return "every user with their titles newest first, in at most 2 statements"
 
     return await _judged("11.2", run, verify)
 
@@ -336,9 +354,10 @@ async def check_11_3(store_readings: Callable[[async_sessionmaker, list[AsyncIte
         meter.start()
         start = time.perf_counter()
         try:
-            written = await _bounded(
+            written, rows = await _bounded(
                 store_readings(Session, [sensor(n) for n in names]),
                 "does your writer task ever stop? After the sensors are done, put a sentinel (None) on the queue and await the writer task",
+                after=rows_now,
             )
         except OperationalError as exc:
             if "locked" in str(exc):
@@ -349,14 +368,20 @@ async def check_11_3(store_readings: Callable[[async_sessionmaker, list[AsyncIte
             if hint:
                 raise Wrong(hint) from None
             raise
-        return written, time.perf_counter() - start
+        return written, time.perf_counter() - start, rows
+
+    async def rows_now() -> list[tuple[str, float]]:
+        patient = create_async_engine(database.url)  # the checker's own read waits for any lock
+        try:
+            async with patient.connect() as conn:
+                rows = (await conn.execute(text("SELECT sensor, value FROM readings"))).all()
+        finally:
+            await patient.dispose()
+        return [(s, round(float(v), 2)) for s, v in rows]
 
     async def run() -> tuple[Any, float, list[tuple[str, float]]]:
         try:
-            written, seconds = await attempt()
-            async with engine.connect() as conn:
-                rows = (await conn.execute(text("SELECT sensor, value FROM readings"))).all()
-            return written, seconds, [(s, round(float(v), 2)) for s, v in rows]
+            return await attempt()
         finally:
             await engine.dispose()
 
