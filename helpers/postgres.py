@@ -66,9 +66,10 @@ def parse(value: str) -> URL:
     except ArgumentError:
         raise _fail(f"{_db.ENV_VAR} is not a database URL: write it like {EXAMPLE}") from None
     shown = url.render_as_string(hide_password=True)
-    if url.get_backend_name() not in ("postgresql", "postgres"):
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("postgresql", "postgres"):
         raise _fail(f"{_db.ENV_VAR} must name a PostgreSQL server, like {EXAMPLE}; got {shown}")
-    if url.get_driver_name() != "asyncpg" or url.drivername == "postgres":
+    if backend != "postgresql" or driver != "asyncpg":
         raise _fail(f"{_db.ENV_VAR} must use the asyncpg driver: start it with postgresql+asyncpg://, like {EXAMPLE}; got {shown}")
     if url.port is not None and not 0 < url.port < 65536:
         raise _fail(f"the port in {_db.ENV_VAR} must be between 1 and 65535; got {url.port}")

@@ -196,7 +196,7 @@ def test_11_1_right(answer):
         (save_no_except, "IntegrityError"),
         (save_sequential, "one after another"),
         (save_returns_objects, "not the User object"),
-        (save_hard_coded, "taken"),
+        (save_hard_coded, "none of the people are in the users table"),
     ],
 )
 def test_11_1_wrong(answer, hint):

@@ -27,6 +27,7 @@ from sqlalchemy.exc import (
     MissingGreenlet,
     OperationalError,
     PendingRollbackError,
+    SAWarning,
     StatementError,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -107,7 +108,9 @@ async def _bounded(
     before = asyncio.all_tasks()
     task = asyncio.ensure_future(call)
     try:
-        done, _ = await asyncio.wait({task}, timeout=seconds)
+        with warnings.catch_warnings():  # e.g. SAWarning from a shared session: the ❌ sentence says it better
+            warnings.simplefilter("ignore", SAWarning)
+            done, _ = await asyncio.wait({task}, timeout=seconds)
         if not done:
             task.cancel()
             await asyncio.wait({task}, timeout=1.0)
@@ -220,6 +223,10 @@ async def check_11_1(save_users: Callable[[async_sessionmaker, list[dict]], Awai
         by_email = {email: (row_id, name) for row_id, name, email in rows}
         stored_new = [p for p in people if p["email"] in by_email and by_email[p["email"]][1] == p["name"]]
         valid = [p for i, p in enumerate(people) if i not in taken]
+        expect(stored_new, "none of the people are in the users table: add each one as a User in its own session and commit it")
+        wanted = [None if i in taken else by_email[p["email"]][0] if p["email"] in by_email else -1 for i, p in enumerate(people)]
+        if collections.Counter(map(repr, result)) == collections.Counter(map(repr, wanted)) and list(result) != wanted:
+            raise Wrong("the right ids, in the wrong order: return them in the order of `people` (gather keeps input order; as_completed does not)")
         expect(
             len(stored_new) == len(valid),
             f"the database holds {len(stored_new)} of the {len(valid)} people whose email was free: one taken email must not undo the others, so give every person their own session and transaction",
