@@ -473,17 +473,18 @@ def test_11_3_right(answer):
     "answer, hint",
     [
         (store_concurrent_writers, "ONE writer task"),
-        (store_swallow_lock_errors, "not in the table"),
+        (store_swallow_lock_errors, ("database is locked", "connections were in use at once")),  # SQLite, PostgreSQL
         (store_sequential_sensors, "one task per sensor"),
         (store_collect_then_write, "while they are still arriving"),
         (store_no_wait_for_writer, "not in the table"),
-        (store_hard_coded, "not in the table"),
+        (store_hard_coded, "none of the readings are in the table"),
     ],
 )
 def test_11_3_wrong(answer, hint):
     result = check_11_3(answer)
     assert result.outcome is Outcome.WRONG, result
-    assert hint in result.message, result.message
+    hints = hint if isinstance(hint, tuple) else (hint,)
+    assert any(h in result.message for h in hints), result.message
 
 
 def test_11_3_a_writer_that_never_stops_is_reported_within_seconds():

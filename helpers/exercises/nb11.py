@@ -55,8 +55,10 @@ class Meter:
         self.out = 0
         self.peak = 0
         self.counting = False
+        self.db_errors: list[str] = []  # errors the database raised, even those the learner's code swallowed
         sync = engine.sync_engine
         event.listen(sync, "before_cursor_execute", self._statement)
+        event.listen(sync, "handle_error", self._error)
         event.listen(sync.pool, "checkout", self._checkout)
         event.listen(sync.pool, "checkin", self._checkin)
 
@@ -68,6 +70,10 @@ class Meter:
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if self.counting:
             self.statements.append((time.perf_counter(), statement))
+
+    def _error(self, context: Any) -> None:
+        if self.counting:
+            self.db_errors.append(str(context.original_exception))
 
     def _checkout(self, *args: Any) -> None:
         self.out += 1
@@ -125,6 +131,9 @@ async def _bounded(
                 leftover.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+            for leftover in left:  # their errors belong to the verdict, not to a "never retrieved" log line
+                if leftover.done() and not leftover.cancelled():
+                    leftover.exception()
 
 
 def _database_error(exc: BaseException) -> str | None:
@@ -223,6 +232,8 @@ async def check_11_1(save_users: Callable[[async_sessionmaker, list[dict]], Awai
         by_email = {email: (row_id, name) for row_id, name, email in rows}
         stored_new = [p for p in people if p["email"] in by_email and by_email[p["email"]][1] == p["name"]]
         valid = [p for i, p in enumerate(people) if i not in taken]
+        if not stored_new and any(value is None for value in result):
+            raise Wrong(f"the database holds none of the {len(people) - len(taken)} people whose email was free: one taken email must not undo the others, so give every person their own session and transaction")
         expect(stored_new, "none of the people are in the users table: add each one as a User in its own session and commit it")
         wanted = [None if i in taken else by_email[p["email"]][0] if p["email"] in by_email else -1 for i, p in enumerate(people)]
         if collections.Counter(map(repr, result)) == collections.Counter(map(repr, wanted)) and list(result) != wanted:
@@ -378,6 +389,7 @@ async def check_11_3(store_readings: Callable[[async_sessionmaker, list[AsyncIte
         return written, time.perf_counter() - start, rows
 
     async def rows_now() -> list[tuple[str, float]]:
+        meter.counting = False  # from here on, what the engine sees is the checker's doing, not the answer's
         patient = create_async_engine(database.url)  # the checker's own read waits for any lock
         try:
             async with patient.connect() as conn:
@@ -399,6 +411,12 @@ async def check_11_3(store_readings: Callable[[async_sessionmaker, list[AsyncIte
         extra = stored - expected
         if extra:
             raise Wrong(f"the table has rows no sensor sent (or duplicates), e.g. {next(iter(extra))!r}: store each reading once, as it came")
+        locked = [e for e in meter.db_errors if "locked" in e]
+        expect(
+            not locked,
+            f"the database refused {len(locked)} write(s) with 'database is locked' (your code caught them): several tasks wrote at once. Let the sensors only put readings on an asyncio.Queue, and ONE writer task write them",
+        )
+        expect(rows, "none of the readings are in the table: store each one as a Reading row, written by one writer task that takes them off a queue")
         missing = sum((expected - stored).values())
         expect(
             missing == 0,
