@@ -245,7 +245,7 @@ def rates(
     top = max(numbers) or 1.0
     if log:
         ax.set_xscale("log")
-        ax.set_xlim(min(numbers) / 2, top * 60)  # room on the right for the value labels
+        ax.set_xlim(min(numbers) / 2, top * 20)  # room on the right for the value labels
     else:
         ax.set_xlim(0, top * 1.6)
     ax.set_xlabel(f"{unit}{' (log scale)' if log else ''}")
