@@ -476,7 +476,7 @@ def test_11_3_right(answer):
         (store_swallow_lock_errors, ("database is locked", "connections were in use at once")),  # SQLite, PostgreSQL
         (store_sequential_sensors, "one task per sensor"),
         (store_collect_then_write, "while they are still arriving"),
-        (store_no_wait_for_writer, "not in the table"),
+        (store_no_wait_for_writer, ("not in the table", "rows were written")),  # slow or fast writer
         (store_hard_coded, "none of the readings are in the table"),
     ],
 )
