@@ -209,3 +209,45 @@ def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = 
     ax.set_xlabel(f"{unit}")
     ax.set_title(title, loc="left", fontsize=11)
     return fig
+
+
+def rates(
+    values: Mapping[str, float],
+    *,
+    title: str = "Throughput",
+    unit: str = "rows/s",
+    log: bool = True,
+    notes: Mapping[str, str] | None = None,
+) -> Figure:
+    """Horizontal bars of measured rates (rows/s, tx/s), on a log axis by default.
+
+    Strategies that differ by orders of magnitude (one row per transaction vs
+    one executemany) are unreadable on a linear axis; `notes` adds a short text
+    per bar, e.g. how many lock errors that run met.
+    """
+    if not values or any(not math.isfinite(v) or v < 0 for v in values.values()):
+        raise ValueError("rates() needs a dict of label -> finite, non-negative number")
+    if log and any(v <= 0 for v in values.values()):
+        raise ValueError("rates(log=True) needs positive numbers; pass log=False to show a zero")
+    notes = dict(notes or {})
+    unknown = set(notes) - set(values)
+    if unknown:
+        raise ValueError(f"notes for labels that have no value: {sorted(unknown)}")
+    fig, (ax,) = _figure(_height_for(len(values)))
+    _styled(ax)
+    labels = list(values)
+    numbers = list(values.values())
+    ax.barh(labels, numbers, color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))], height=0.6)
+    for i, (label, v) in enumerate(values.items()):
+        extra = f"  ({notes[label]})" if label in notes else ""
+        ax.text(v, i, f" {v:,.0f} {unit}{extra}", va="center", fontsize=9)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    top = max(numbers) or 1.0
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(min(numbers) / 2, top * 20)  # room on the right for the value labels
+    else:
+        ax.set_xlim(0, top * 1.6)
+    ax.set_xlabel(f"{unit}{' (log scale)' if log else ''}")
+    ax.set_title(title, loc="left", fontsize=11)
+    return fig

@@ -12,9 +12,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from helpers.db import CATEGORIES, N_RECORDS, DemoDB, create_demo_db
+from helpers.db import CATEGORIES, N_RECORDS, DemoDB, backend, create_demo_db, create_empty_db
 from helpers.services import data
 from helpers.tempdir import kernel_tempdir
+
+
+@pytest.fixture(autouse=True)
+def sqlite_backend(monkeypatch):
+    """These tests are about the SQLite backend, also when CI sets COURSE_DATABASE_URL (see test_db_postgres.py)."""
+    monkeypatch.delenv("COURSE_DATABASE_URL", raising=False)
 
 
 def rows(path: Path, sql: str) -> list[tuple]:
@@ -139,3 +145,34 @@ def test_bad_sizes_are_rejected(records):
 def test_non_integer_sizes_are_rejected_with_valueerror(records):
     with pytest.raises(ValueError, match="records"):
         create_demo_db("size.db", records=records)
+
+
+def test_backend_and_repr():
+    db = create_demo_db("repr.db", records=3)
+    assert db.backend == "sqlite" and db.name == "repr.db"
+    assert "backend='sqlite'" in repr(db) and "records=3" in repr(db)
+
+
+def test_empty_database_has_no_tables():
+    db = create_empty_db("empty.db")
+    assert db.records == 0 and db.backend == "sqlite"
+    assert rows(db.path, "SELECT name FROM sqlite_master") == []
+
+
+def test_recreating_removes_wal_files_of_the_old_database():
+    db = create_demo_db("wal.db", records=5)
+    conn = sqlite3.connect(db.path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("DELETE FROM records")
+    conn.commit()  # the connection stays open: -wal and -shm exist now
+    assert Path(f"{db.path}-wal").exists()
+    db = create_demo_db("wal.db", records=5)
+    conn.close()
+    assert rows(db.path, "SELECT count(*) FROM records") == [(5,)]
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_variable_means_sqlite(monkeypatch, value):
+    monkeypatch.setenv("COURSE_DATABASE_URL", value)
+    assert backend() == "sqlite"
+    assert create_demo_db("blank.db", records=2).backend == "sqlite"
