@@ -124,6 +124,8 @@ async def test_it_exists():
 """
 
 ALWAYS_FAILS = """
+import asyncio
+
 import pytest
 
 from fanout import fetch_all

@@ -402,12 +402,26 @@ class _Recorder(logging.Handler):
         self.records.append(record)
 
 
-def _in_thread(find_blocker: Callable, pipelines: list[Pipeline]) -> Future:
-    """Run the learner's function on a fresh loop in a daemon thread; the future gets answers."""
+def _in_thread(find_blocker: Callable, pipelines: list[Pipeline]) -> tuple[Future, Callable]:
+    """Run the learner's function on a fresh loop in a daemon thread.
+
+    Returns the future that gets the answers, and a function that cancels the run (used when
+    it takes too long: an `await` that never finishes is cancelled and the thread ends; only
+    code that blocks or swallows the cancellation keeps its thread, and never the check).
+    """
     future: Future = Future()
+    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Task]] = []
 
     async def both() -> list[object]:
+        running.append((asyncio.get_running_loop(), asyncio.current_task()))
         return [await find_blocker(p) for p in pipelines]
+
+    def cancel() -> None:
+        for loop, task in running:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop has closed already
+                pass
 
     def main() -> None:
         if not future.set_running_or_notify_cancel():
@@ -422,7 +436,7 @@ def _in_thread(find_blocker: Callable, pipelines: list[Pipeline]) -> Future:
         future.set_result((answers, [str(w.message) for w in caught]))
 
     threading.Thread(target=main, name="check-12.2", daemon=True).start()
-    return future
+    return future, cancel
 
 
 async def check_12_2(find_blocker: Callable[[Callable[[], Awaitable[None]]], Awaitable[str]],
@@ -445,11 +459,15 @@ async def check_12_2(find_blocker: Callable[[Callable[[], Awaitable[None]]], Awa
         recorder = _Recorder()
         asyncio_logger.addHandler(recorder)  # keeps stray warnings off the notebook's stderr
         try:
-            future = _in_thread(find_blocker, pipelines)
+            future, cancel = _in_thread(find_blocker, pipelines)
+            wrapped = asyncio.wrap_future(future)
             try:
-                answers, caught = await asyncio.wait_for(asyncio.wrap_future(future),
-                                                         THREAD_LIMIT)
+                answers, caught = await asyncio.wait_for(asyncio.shield(wrapped), THREAD_LIMIT)
             except TimeoutError:
+                cancel()
+                await asyncio.wait([wrapped], timeout=1.0)
+                if wrapped.done() and not wrapped.cancelled():
+                    wrapped.exception()  # retrieved: no "exception was never retrieved" log
                 raise Wrong(f"find_blocker was still running after {THREAD_LIMIT:g} s: does it "
                             "await something that never finishes, or block?") from None
         finally:
