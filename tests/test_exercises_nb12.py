@@ -241,6 +241,16 @@ def test_12_1_right_answers_pass(answer):
     assert result.outcome is Outcome.PASSED, result.message
 
 
+def test_12_1_missing_plugin_is_not_blamed_on_the_learner(monkeypatch, capsys):
+    real_find_spec = ex.importlib.util.find_spec
+    monkeypatch.setattr(ex.importlib.util, "find_spec",
+                        lambda name: None if name == "pytest_asyncio" else real_find_spec(name))
+    result = run(ex.check_12_1, RIGHT)
+    assert result.outcome is not Outcome.WRONG
+    printed = capsys.readouterr().out
+    assert "not about your answer" in printed and "❌" not in printed
+
+
 def test_12_1_a_wrong_type_is_wrong():
     result = run(ex.check_12_1, ["test_order"])
     assert result.outcome is Outcome.WRONG and "a str" in result.message
