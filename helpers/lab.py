@@ -49,6 +49,7 @@ class GaugeReading:
     spans: list[dict]
     peak: int
     in_flight: int
+    dropped: int = 0  # requests beyond the gauge's 20,000 spans: counted in peak, not in spans
 
     @property
     def count(self) -> int:
@@ -92,9 +93,20 @@ class Lab:
         self._call("DELETE", "/gauge")
 
     def gauge(self) -> GaugeReading:
-        """Every request since the last reset, as the server saw it."""
-        snap = self._call("GET", "/gauge")
-        return GaugeReading(spans=snap["spans"], peak=snap["peak"], in_flight=snap["in_flight"])
+        """Every request since the last reset, as the server saw it (read page by page)."""
+        for _ in range(5):  # a reset between two pages would mix two runs: start again
+            first = snap = self._call("GET", "/gauge")
+            spans = list(snap["spans"])
+            while snap.get("next") is not None and snap.get("generation") == first.get("generation"):
+                snap = self._call("GET", f"/gauge?start={snap['next']}")
+                spans.extend(snap["spans"])
+            if snap.get("generation") == first.get("generation"):
+                return GaugeReading(spans=spans, peak=snap["peak"], in_flight=snap["in_flight"], dropped=snap.get("dropped", 0))
+        raise LabError("the gauge was reset while it was being read, five times running; read it again")
+
+    def reset_limited(self) -> None:
+        """Forget every /limited/{key} window (so the next request per key starts a fresh one)."""
+        self._call("DELETE", "/limited")
 
     def reset_flaky(self) -> None:
         """Forget how often each /flaky/{key} was tried."""
