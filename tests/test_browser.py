@@ -50,18 +50,23 @@ try:
 except ImportError:  # pragma: no cover - depends on the machine
     sync_playwright = None
 
-pytestmark = [
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)),
-        reason=f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (Debian/Ubuntu, as root)",
-    ),
-    pytest.mark.skipif(
-        sync_playwright is None,
-        reason=f"the playwright package is missing: `python -m pip install playwright=={PLAYWRIGHT_PIN}` "
-        "(no `playwright install` needed: the test uses the system Chromium)",
-    ),
-    pytest.mark.timeout(600),
-]
+
+def _missing() -> str | None:
+    """Why this file cannot run here, with how to fix it; None when it can."""
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"no Chromium at {CHROMIUM}: install it with `apt-get install chromium` (Debian/Ubuntu, as root)"
+    if sync_playwright is None:
+        return (
+            f"the playwright package is missing: `python -m pip install playwright=={PLAYWRIGHT_PIN}` "
+            "(no `playwright install` needed: the test uses the system Chromium)"
+        )
+    return None
+
+
+# CI sets COURSE_REQUIRE_BROWSER=1: there a missing browser is a failure, not a skip.
+if _missing() and os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+    raise RuntimeError(f"COURSE_REQUIRE_BROWSER=1 but {_missing()}")
+pytestmark = [pytest.mark.skipif(_missing() is not None, reason=_missing() or ""), pytest.mark.timeout(600)]
 
 
 # --- JupyterLab, started the way the README starts it -----------------------------------------
