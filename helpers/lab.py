@@ -188,7 +188,7 @@ def _spawn() -> Lab:
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0", "--lifeline"],
+            [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0", "--lifeline", "--parent-pid", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,

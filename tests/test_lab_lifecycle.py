@@ -323,6 +323,44 @@ def test_services_exit_even_when_someone_else_holds_the_lifeline_open(tmp_path):
                 os.kill(leftover, signal.SIGKILL)
 
 
+KERNEL_DYING_AT_ONCE = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0",
+               "--lifeline", "--parent-pid", str(os.getpid())]
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    services = subprocess.Popen(command, stdin=read_end, start_new_session=True, **quiet)
+    holder = subprocess.Popen(["sleep", "60"], pass_fds=[write_end], **quiet)  # keeps the lifeline open
+    print(json.dumps({"pid": services.pid, "holder": holder.pid}), flush=True)
+    os._exit(0)  # the kernel dies before the services have even started watching it
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the parent-pid backup watch is POSIX only")
+def test_services_exit_when_the_kernel_died_before_they_started_watching(tmp_path):
+    """A race seen under load (1 run in 12 with the CPU busy): the services read their parent pid
+    only after the kernel had died, got init's, and waited for it to change forever. Now the
+    kernel passes its own pid; a kernel already gone when the watch starts counts as gone."""
+    out = subprocess.run([sys.executable, "-c", KERNEL_DYING_AT_ONCE], cwd=REPO, capture_output=True, text=True, timeout=60)
+    ready = json.loads(out.stdout)
+    try:
+        wait_for(lambda: is_gone(ready["pid"]), timeout=GONE_TIMEOUT + 10)  # includes the services' start-up
+    finally:
+        for leftover in (ready["pid"], ready["holder"]):
+            if not pid_gone(leftover):
+                os.kill(leftover, signal.SIGKILL)
+
+
+def test_lab_tells_the_services_its_pid(own_lab):
+    lab_module.start_blocking()
+    (child,) = own_lab
+    args = list(child.args)
+    assert args[args.index("--parent-pid") + 1] == str(os.getpid())
+    lab_module.stop()
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="fork-context pools are a POSIX thing")
 def test_forked_child_does_not_hold_the_lifeline_open(tmp_path):
     """A child forked by the kernel closes its inherited copy of the lifeline at once."""

@@ -85,21 +85,25 @@ async def wait_for_lifeline_eof() -> None:
     await eof.wait()
 
 
-async def parent_gone_posix(poll: float = 1.0) -> None:
-    """Backup for POSIX: the parent pid changes when we are re-parented."""
-    parent = os.getppid()
+async def parent_gone_posix(parent: int, poll: float = 1.0) -> None:
+    """Backup for POSIX: the parent pid changes when we are re-parented.
+
+    `parent` is the kernel's pid as the kernel itself gave it (--parent-pid): read here with
+    os.getppid(), a kernel killed before this line ran would make init look like the parent.
+    """
     while os.getppid() == parent:
         await asyncio.sleep(poll)
 
 
-async def serve(api_port: int, site_port: int, lifeline: bool) -> None:
+async def serve(api_port: int, site_port: int, lifeline: bool, parent_pid: int | None = None) -> None:
+    parent = parent_pid or os.getppid()
     running = await start_servers(api_port, site_port)
     ready = {"api": f"http://{HOST}:{running.api_port}", "site": f"http://{HOST}:{running.site_port}", "pid": os.getpid()}
     if lifeline:
         print(json.dumps(ready), flush=True)  # the one line the parent waits for
         watchers = [asyncio.ensure_future(wait_for_lifeline_eof())]
         if os.name == "posix":
-            watchers.append(asyncio.ensure_future(parent_gone_posix()))
+            watchers.append(asyncio.ensure_future(parent_gone_posix(parent)))
         await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
         for w in watchers:
             w.cancel()
