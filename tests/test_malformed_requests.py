@@ -67,6 +67,9 @@ BODIES = [
     # (id, raw request, status, words the error must contain)
     ("invalid UTF-8", post(b'{"a": "\xff\xfe"}'), 400, ["not valid utf-8", "position 7"]),
     ("unknown charset", post(b"{}", "application/json; charset=klingon"), 415, ["unknown charset 'klingon'", "UTF-8"]),
+    ("rot13 charset", post(b"abc", "text/plain; charset=rot13"), 415, ["unknown charset 'rot13'"]),
+    ("zlib charset", post(b"abc", "text/plain; charset=zlib"), 415, ["unknown charset 'zlib'"]),
+    ("base64 charset", post(b"abc", "text/plain; charset=base64_codec"), 415, ["unknown charset 'base64_codec'"]),
     ("odd-length UTF-16", post(b'{"a":1}', "text/plain; charset=utf-16"), 400, ["not valid utf-16"]),
     ("gzip header, plain body", post(b'{"a": 1}', extra="Content-Encoding: gzip\r\n"), 400, ["Content-Encoding: gzip", "without a Content-Encoding"]),
     ("JSON nested 100,000 deep", post(b"[" * 100_000 + b"]" * 100_000), 400, ["nested too deeply"]),

@@ -8,10 +8,10 @@ These functions turn each of those into a JSON 4xx naming what to send instead:
 =====================================  ======  ==============================================
 what arrived                           status  why
 =====================================  ======  ==============================================
-fewer bytes than Content-Length        408     nothing more came for ``BODY_TIMEOUT`` seconds
-more than ``MAX_BODY`` bytes           413     the course never needs big uploads
+fewer bytes than Content-Length        408     body not complete after ``BODY_TIMEOUT`` s
+more than 1 MiB (client_max_size)      413     the course never needs big uploads
 broken Content-Encoding / chunking     400     the bytes cannot be unpacked
-a charset Python does not know         415     say ``charset=utf-8`` or none
+a charset Python cannot decode text in 415     say ``charset=utf-8`` or none
 bytes that are not in that charset     400     names the first bad byte's position
 JSON too deep / number too long        400     Python's parser gives up; send plainer JSON
 NaN / Infinity in the JSON             400     not JSON; the echo would not be JSON either
@@ -29,7 +29,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import DecompressSizeError, HttpProcessingError
 
 BODY_TIMEOUT = 5.0  # seconds without the rest of the body: the client promised bytes it never sent
-MAX_BODY = 1024**2  # bytes; aiohttp's own default limit, answered in JSON instead of plain text
 
 
 class BadBody(web.HTTPClientError):
@@ -67,12 +66,15 @@ async def read_bytes(request: web.Request, timeout: float = BODY_TIMEOUT) -> byt
 def decode(request: web.Request, raw: bytes) -> str:
     """The body as text in its declared charset (UTF-8 if none), or a 415/400 that says why not."""
     charset = request.charset or "utf-8"
+    unknown = BadBody(415, f"unknown charset {charset[:40]!r} in Content-Type; send UTF-8 and say charset=utf-8 (or no charset)")
     try:
         codecs.lookup(charset)
     except LookupError:
-        raise BadBody(415, f"unknown charset {charset[:40]!r} in Content-Type; send UTF-8 and say charset=utf-8 (or no charset)") from None
+        raise unknown from None
     try:
         return raw.decode(charset)
+    except LookupError:  # a codec that is not a text encoding: rot13, base64_codec, zlib, ...
+        raise unknown from None
     except UnicodeDecodeError as exc:
         raise BadBody(400, (
             f"the body is not valid {charset} text (bad byte at position {exc.start}); "
