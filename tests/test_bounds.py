@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -17,6 +22,8 @@ from helpers.services import gauge as gauge_module
 from helpers.services.api import build_api_app
 from helpers.services.gauge import MAX_PAGE_SPANS, Gauge
 from helpers.services.keyed import MAX_KEY_LENGTH, MAX_KEYS, BoundedState
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_bounded_state_forgets_the_least_recently_used_key():
@@ -132,3 +139,51 @@ def test_too_long_a_key_is_refused_not_stored(lab, path):
     r = httpx.get(lab.url(path + "k" * (MAX_KEY_LENGTH + 1)), timeout=10)
     assert r.status_code == 400 and f"at most {MAX_KEY_LENGTH} characters" in r.json()["error"]
     assert httpx.get(lab.url(path + "k" * MAX_KEY_LENGTH), timeout=10).status_code in (200, 503)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the services' memory from /proc (Linux)")
+def test_runaway_loop_of_20000_keys_keeps_the_services_small(tmp_path):
+    """The load that grew the services to 279 MB (373 MB after one /gauge read) before the bounds."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0"],
+        cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        api = proc.stdout.readline().split()[2].rstrip("/")
+        before = rss_mb(proc.pid)
+
+        async def load() -> None:  # aiohttp: httpx takes minutes for 40,000 requests here
+            limit = asyncio.Semaphore(50)
+
+            async def get(session: aiohttp.ClientSession, url: str) -> None:
+                async with limit, session.get(url) as response:
+                    await response.read()
+
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+                for endpoint in ("flaky", "limited"):
+                    for batch in range(0, 20_000, 2_000):
+                        urls = [f"{api}/{endpoint}/{str(i).zfill(4000)}?fail=1" for i in range(batch, batch + 2_000)]
+                        await asyncio.gather(*(get(session, u) for u in urls))
+
+        asyncio.run(load())
+        gauge_answer = httpx.get(api + "/gauge", timeout=60).content
+        after = rss_mb(proc.pid)
+        print(f"\nservices: {before:.0f} MB before, {after:.0f} MB after 40,000 requests with 4,000-character keys "
+              f"and a /gauge read ({len(gauge_answer) / 1e6:.1f} MB)")
+        assert len(gauge_answer) < 2_000_000
+        assert after - before < 100, f"the services grew from {before:.0f} MB to {after:.0f} MB"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        proc.stdout.close()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS line")
