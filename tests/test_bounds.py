@@ -100,11 +100,15 @@ def test_lab_gauge_reads_every_page_and_stays_compatible(lab):
     lab.reset_gauge()
     n = MAX_PAGE_SPANS + 300
 
-    async def many() -> None:
-        limits = httpx.Limits(max_connections=20)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            for batch in range(0, n, 500):
-                await asyncio.gather(*(client.get(lab.url(f"/uuid?i={i}")) for i in range(batch, min(n, batch + 500))))
+    async def many() -> None:  # aiohttp: several times faster than httpx for thousands of requests
+        connector = aiohttp.TCPConnector(limit=20)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+
+            async def get(i: int) -> None:
+                async with session.get(lab.url(f"/uuid?i={i}")) as response:
+                    await response.read()
+
+            await asyncio.gather(*(get(i) for i in range(n)))
 
     asyncio.run(many())
     reading = lab.gauge()
