@@ -10,6 +10,13 @@ The services run in a child process, so blocking code in the notebook
 distorts what a lesson measures.  The child holds the read end of a pipe whose
 write end only this process has; when this process ends for any reason the
 pipe closes and the child exits (see helpers/services/server.py).
+
+A process this kernel forks (a fork-context ProcessPoolExecutor worker) would
+inherit that write end and keep the pipe open after the kernel dies, so a
+fork hook closes it in every forked child.  The same hook makes a direct child
+of the kernel exit once the kernel is gone: a pool worker orphaned by SIGKILL
+(idle culler, OOM killer) waits forever for work that never comes, holding
+memory on a shared classroom server.  Exiting is all such a worker can still do.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +49,7 @@ class GaugeReading:
     spans: list[dict]
     peak: int
     in_flight: int
+    dropped: int = 0  # requests beyond the gauge's 20,000 spans: counted in peak, not in spans
 
     @property
     def count(self) -> int:
@@ -84,9 +93,20 @@ class Lab:
         self._call("DELETE", "/gauge")
 
     def gauge(self) -> GaugeReading:
-        """Every request since the last reset, as the server saw it."""
-        snap = self._call("GET", "/gauge")
-        return GaugeReading(spans=snap["spans"], peak=snap["peak"], in_flight=snap["in_flight"])
+        """Every request since the last reset, as the server saw it (read page by page)."""
+        for _ in range(5):  # a reset between two pages would mix two runs: start again
+            first = snap = self._call("GET", "/gauge")
+            spans = list(snap["spans"])
+            while snap.get("next") is not None and snap.get("generation") == first.get("generation"):
+                snap = self._call("GET", f"/gauge?start={snap['next']}")
+                spans.extend(snap["spans"])
+            if snap.get("generation") == first.get("generation"):
+                return GaugeReading(spans=spans, peak=snap["peak"], in_flight=snap["in_flight"], dropped=snap.get("dropped", 0))
+        raise LabError("the gauge was reset while it was being read, five times running; read it again")
+
+    def reset_limited(self) -> None:
+        """Forget every /limited/{key} window (so the next request per key starts a fresh one)."""
+        self._call("DELETE", "/limited")
 
     def reset_flaky(self) -> None:
         """Forget how often each /flaky/{key} was tried."""
@@ -168,7 +188,7 @@ def _spawn() -> Lab:
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0", "--lifeline"],
+            [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0", "--lifeline", "--parent-pid", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
@@ -189,7 +209,52 @@ def _spawn() -> Lab:
         what = "(the process exited at once)" if exited else f"within {START_TIMEOUT:g} s"
         raise LabError(f"the local services did not start {what}. Their log says:\n{detail}") from None
     _owner = os.getpid()
+    _install_fork_hook()
     return _lab
+
+
+ORPHAN_POLL = 0.5  # seconds between a forked child's checks that the kernel is still there
+
+
+def _exit_when_orphaned(kernel: int) -> None:
+    """Runs in a daemon thread of a forked child: exit once the kernel that forked us is gone."""
+    while os.getppid() == kernel:
+        time.sleep(ORPHAN_POLL)
+    os._exit(1)  # the kernel is gone: nobody will read this process's results
+
+
+def _point_at_devnull(fd: int) -> None:
+    """Release the pipe behind `fd` but keep the number valid (the file object closes it later)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _after_fork_in_child() -> None:
+    """Drop the inherited lifeline in a forked child, and tie a direct child's life to the kernel."""
+    lab, owner = _lab, _owner  # current() is None here already: _owner is the kernel's pid
+    if lab is None or owner is None:
+        return
+    for pipe in (lab.process.stdin, lab.process.stdout):
+        try:
+            if pipe is not None and not pipe.closed:
+                _point_at_devnull(pipe.fileno())
+        except (OSError, ValueError):
+            pass
+    if os.getppid() == owner:
+        threading.Thread(target=_exit_when_orphaned, args=(owner,), name="orphan-watch", daemon=True).start()
+
+
+_fork_hook_installed = False
+
+
+def _install_fork_hook() -> None:
+    global _fork_hook_installed
+    if hasattr(os, "register_at_fork") and not _fork_hook_installed:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_installed = True
 
 
 def current() -> Lab | None:

@@ -100,7 +100,8 @@ def test_snapshot_is_json_ready():
     g = Gauge()
     g.finish(g.begin("/x"), 404)
     snap = g.snapshot()
-    assert set(snap) == {"spans", "peak", "in_flight", "dropped", "now"}
+    assert set(snap) == {"spans", "start", "next", "total", "generation", "peak", "in_flight", "dropped", "now"}
+    assert (snap["start"], snap["next"], snap["total"]) == (0, None, 1)
     assert snap["spans"] == [{"path": "/x", "start": snap["spans"][0]["start"], "end": snap["spans"][0]["end"], "status": 404}]
 
 

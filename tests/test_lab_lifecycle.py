@@ -223,6 +223,186 @@ def test_killed_kernel_leaves_no_server_behind(tmp_path, how):
             os.kill(pid, signal.SIGKILL)
 
 
+KERNEL_WITH_POOL = textwrap.dedent(
+    """
+    import json, multiprocessing, os, sys, time
+    from concurrent.futures import ProcessPoolExecutor
+    import helpers.lab
+    lab = helpers.lab.start_blocking()
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
+    assert list(pool.map(abs, [-1, -2])) == [1, 2]  # the workers are up and working
+    workers = sorted(pool._processes)
+    print(json.dumps({"pid": lab.pid, "api": lab.api, "site": lab.site, "workers": workers}), flush=True)
+    time.sleep(float(sys.argv[1]))
+    """
+)
+
+
+def start_kernel_with_pool(tmp_path: Path) -> tuple[subprocess.Popen, dict]:
+    """A kernel-like parent with the services AND a fork-context process pool open."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KERNEL_WITH_POOL, "60"], cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    line = read_line(parent.stdout, 60)
+    if not line:
+        parent.kill()
+        error = parent.stderr.read().decode()[-2000:]
+        reap(parent)
+        pytest.fail(f"the kernel-like process printed nothing; stderr: {error}")
+    return parent, json.loads(line)
+
+
+def pid_gone(pid: int) -> bool:
+    """True once `pid` no longer runs (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork-context pools and /proc are Linux things")
+def test_sigkilled_kernel_with_a_forked_pool_leaves_no_server_and_no_worker_behind(tmp_path):
+    """The idle culler or the OOM killer SIGKILLs a kernel that had a fork-context pool open.
+
+    The forked workers inherited the kernel's end of the lifeline pipe, so the pipe does not close:
+    the services must still exit within seconds, and the orphaned workers must not linger either.
+    """
+    parent, ready = start_kernel_with_pool(tmp_path)
+    pid, workers = ready["pid"], ready["workers"]
+    try:
+        assert len(workers) == 2 and not any(pid_gone(w) for w in workers)
+        assert answers(ready["api"])
+        parent.kill()
+        parent.wait(10)
+        took = wait_for(lambda: is_gone(pid))
+        wait_for(lambda: refused(port_of(ready["api"])) and refused(port_of(ready["site"])))
+        wait_for(lambda: all(pid_gone(w) for w in workers))
+        print(f"\nservices gone {took:.2f} s after the kernel with a forked pool got SIGKILL")
+    finally:
+        reap(parent)
+        for leftover in [pid, *workers]:
+            if not pid_gone(leftover):
+                os.kill(leftover, signal.SIGKILL)
+
+
+KERNEL_LEAKING_THE_LIFELINE = textwrap.dedent(
+    """
+    import json, subprocess, sys, time
+    import helpers.lab
+    lab = helpers.lab.start_blocking()
+    # a child made below Python's fork hooks (here: exec'd with the fd passed on) keeps the pipe open
+    holder = subprocess.Popen(["sleep", "60"], pass_fds=[lab.process.stdin.fileno()])
+    print(json.dumps({"pid": lab.pid, "api": lab.api, "site": lab.site, "holder": holder.pid}), flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the parent-pid backup watch is POSIX only")
+def test_services_exit_even_when_someone_else_holds_the_lifeline_open(tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", KERNEL_LEAKING_THE_LIFELINE], cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    ready = json.loads(read_line(parent.stdout, 60) or "{}")
+    pid, holder = ready.get("pid"), ready.get("holder")
+    try:
+        assert pid and holder, parent.stderr.read().decode()[-2000:]
+        parent.kill()
+        parent.wait(10)
+        took = wait_for(lambda: is_gone(pid))
+        assert refused(port_of(ready["api"])) and refused(port_of(ready["site"]))
+        assert not pid_gone(holder), "the holder is still there: the pipe really stayed open"
+        print(f"\nservices gone {took:.2f} s after the kernel died, lifeline still held open elsewhere")
+    finally:
+        reap(parent)
+        for leftover in (pid, holder):
+            if leftover and not pid_gone(leftover):
+                os.kill(leftover, signal.SIGKILL)
+
+
+KERNEL_DYING_AT_ONCE = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+    read_end, write_end = os.pipe()
+    command = [sys.executable, "-m", "helpers.services", "--api-port", "0", "--site-port", "0",
+               "--lifeline", "--parent-pid", str(os.getpid())]
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    services = subprocess.Popen(command, stdin=read_end, start_new_session=True, **quiet)
+    holder = subprocess.Popen(["sleep", "60"], pass_fds=[write_end], **quiet)  # keeps the lifeline open
+    print(json.dumps({"pid": services.pid, "holder": holder.pid}), flush=True)
+    os._exit(0)  # the kernel dies before the services have even started watching it
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the parent-pid backup watch is POSIX only")
+def test_services_exit_when_the_kernel_died_before_they_started_watching(tmp_path):
+    """A race seen under load (1 run in 12 with the CPU busy): the services read their parent pid
+    only after the kernel had died, got init's, and waited for it to change forever. Now the
+    kernel passes its own pid; a kernel already gone when the watch starts counts as gone."""
+    out = subprocess.run([sys.executable, "-c", KERNEL_DYING_AT_ONCE], cwd=REPO, capture_output=True, text=True, timeout=60)
+    ready = json.loads(out.stdout)
+    try:
+        wait_for(lambda: is_gone(ready["pid"]), timeout=GONE_TIMEOUT + 10)  # includes the services' start-up
+    finally:
+        for leftover in (ready["pid"], ready["holder"]):
+            if not pid_gone(leftover):
+                os.kill(leftover, signal.SIGKILL)
+
+
+def test_lab_tells_the_services_its_pid(own_lab):
+    lab_module.start_blocking()
+    (child,) = own_lab
+    args = list(child.args)
+    assert args[args.index("--parent-pid") + 1] == str(os.getpid())
+    lab_module.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork-context pools are a POSIX thing")
+def test_forked_child_does_not_hold_the_lifeline_open(tmp_path):
+    """A child forked by the kernel closes its inherited copy of the lifeline at once."""
+    script = textwrap.dedent(
+        """
+        import os, stat, sys
+        import helpers.lab
+        lab = helpers.lab.start_blocking()
+        fd = lab.process.stdin.fileno()
+        assert stat.S_ISFIFO(os.fstat(fd).st_mode)
+        pid = os.fork()
+        if pid == 0:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os._exit(3)  # still the pipe in the child: the lifeline cannot close when the kernel dies
+            os._exit(0 if helpers.lab.current() is None else 4)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), lab.running, flush=True)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=dict(os.environ, TMPDIR=str(tmp_path)), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True"], "the forked child kept the lifeline open (3) or thought it owned the lab (4)"
+
+
+def test_killed_kernel_with_a_request_in_flight_still_stops_the_services(tmp_path):
+    """A 100-line stream (or a /delay/10) must not keep a dead kernel's services alive."""
+    parent, ready = start_kernel(tmp_path, sleep=60)
+    pid = ready["pid"]
+    try:
+        with httpx.Client(timeout=30) as client:
+            with client.stream("GET", ready["api"] + "/stream/100?interval=1") as response:
+                assert response.status_code == 200
+                parent.kill()
+                parent.wait(10)
+                took = wait_for(lambda: is_gone(pid))
+        print(f"\nservices gone {took:.2f} s after SIGKILL, with a stream in flight")
+    finally:
+        reap(parent)
+        if not is_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_killed_kernel_leaves_no_temp_dir_behind(tmp_path):
     parent, ready = start_kernel(tmp_path, sleep=60)
     try:

@@ -19,9 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=8000, help="port for the JSON API (0 = any free port; default 8000)")
     parser.add_argument("--site-port", type=int, default=8001, help="port for the website (0 = any free port; default 8001)")
     parser.add_argument("--lifeline", action="store_true", help=argparse.SUPPRESS)  # used by helpers.lab
+    parser.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)  # the kernel's pid
     args = parser.parse_args(argv)
     try:
-        asyncio.run(serve(args.api_port, args.site_port, args.lifeline))
+        asyncio.run(serve(args.api_port, args.site_port, args.lifeline, args.parent_pid))
     except KeyboardInterrupt:
         print("\nStopped.")
     except OSError as exc:

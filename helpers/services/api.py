@@ -3,6 +3,13 @@
 Every endpoint answers quickly and deterministically unless asked to be slow or
 to fail, and every bad parameter gets a 400 with a sentence saying what to
 send instead, so a learner's typo never looks like a hang or a server crash.
+Malformed bodies get a 4xx too (see helpers/services/body.py).
+
+Bounds, so that a runaway loop on a shared classroom server stays cheap:
+``/flaky`` and ``/limited`` remember at most 10,000 keys each (the least recently
+used is forgotten first; helpers/services/keyed.py), keys are at most 200
+characters, bodies at most 1 MiB, and ``/gauge`` returns at most 20,000 spans
+(helpers/services/gauge.py).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import asyncio
 import json
 import math
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +26,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from helpers.services import data
-from helpers.services.gauge import Gauge, gauge_middleware
+from helpers.services.body import decode, parse_json, read_bytes
+from helpers.services.gauge import MAX_PAGE_SPANS, Gauge, gauge_middleware
+from helpers.services.keyed import MAX_KEY_LENGTH, BoundedState
 
 MAX_DELAY = 10.0  # seconds; longer waits teach nothing and tie up a shared server
 MAX_STREAM_LINES = 100
@@ -34,10 +44,10 @@ ENDPOINTS = {
     "GET /comments": "150 comments, 100 per page (?limit=N&offset=M); ?post_id=N to filter",
     "GET /flaky/{key}?fail=N": "503 for the first N requests with this key, then 200 (DELETE /flaky resets)",
     "GET /unreliable/{n}?rate=R&seed=S": "500 for a fixed, seeded fraction R of the ids n",
-    "GET /limited/{key}?limit=N&window=S": "at most N requests per S seconds per key, else 429 + Retry-After",
+    "GET /limited/{key}?limit=N&window=S": "at most N requests per S seconds per key, else 429 + Retry-After (DELETE /limited resets)",
     "GET /stream/{lines}?interval=S": "newline-delimited JSON, one line every S seconds",
     "ANY /anything": "echo the request back (method, path, query, JSON body)",
-    "GET /gauge, DELETE /gauge": "server-side request spans and peak concurrency; DELETE resets them",
+    "GET /gauge, DELETE /gauge": "server-side request spans and peak concurrency, 5000 spans a page (?start=I; the answer's next says where the next page starts); DELETE resets them",
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,28 +60,46 @@ class BadParameter(web.HTTPBadRequest):
         super().__init__(text=json.dumps({"error": message}), content_type="application/json")
 
 
+def shown(raw: str, limit: int = 40) -> str:
+    """`raw` quoted for an error message, cut short: a 5,000-digit value need not come back whole."""
+    return repr(raw) if len(raw) <= limit else repr(raw[:limit]) + f"... ({len(raw)} characters)"
+
+
 def number(raw: str, name: str, *, low: float, high: float) -> float:
     """Parse a float parameter within [low, high] or explain the problem."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value < low:
-        raise BadParameter(f"{name} must be >= {low:g}, got {raw!r}")
+    # float() also takes '1_0' (10) and Arabic-Indic digits: a typo would silently wait 10 s
+    if not re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", raw):
+        if raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            raise BadParameter(f"{name} must be a finite number between {low:g} and {high:g}, got {shown(raw)}")
+        raise BadParameter(f"{name} must be a number, got {shown(raw)}")
+    value = float(raw)
+    if not math.isfinite(value):  # nan, inf, -inf, and 1e999 (which float() makes inf)
+        raise BadParameter(f"{name} must be a finite number between {low:g} and {high:g}, got {shown(raw)}")
+    if value < low:
+        raise BadParameter(f"{name} must be >= {low:g}, got {shown(raw)}")
     if value > high:
-        raise BadParameter(f"{name} must be <= {high:g} (the course keeps waits short), got {raw!r}")
+        raise BadParameter(f"{name} must be <= {high:g} (the course keeps waits short), got {shown(raw)}")
     return value
 
 
 def integer(raw: str, name: str, *, low: int, high: int) -> int:
     """Parse an int parameter within [low, high] or explain the problem."""
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be a whole number, got {raw!r}") from None
+    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):  # int() also takes '١' and '1_000'; URLs should not
+        raise BadParameter(f"{name} must be a whole number, got {shown(raw)}")
+    if len(raw.strip()) > 30:  # int() refuses over 4,300 digits; nothing here needs more than 30
+        raise BadParameter(f"{name} must be between {low} and {high}, got a {len(raw.strip())}-character number")
+    value = int(raw)
     if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low} and {high}, got {raw!r}")
+        raise BadParameter(f"{name} must be between {low} and {high}, got {shown(raw)}")
     return value
+
+
+def key_of(request: web.Request) -> str:
+    """The {key} path part, at most MAX_KEY_LENGTH characters (per-key state stays small)."""
+    key = request.match_info["key"]
+    if len(key) > MAX_KEY_LENGTH:
+        raise BadParameter(f"key must be at most {MAX_KEY_LENGTH} characters, got {len(key)}; use a short name per thing")
+    return key
 
 
 def query(request: web.Request, name: str, default: str) -> str:
@@ -178,10 +206,10 @@ async def list_comments(request: web.Request) -> web.Response:
 
 
 async def flaky(request: web.Request) -> web.Response:
-    key = request.match_info["key"]
+    key = key_of(request)
     fail = integer(query(request, "fail", "2"), "fail", low=0, high=MAX_FAILURES)
     await optional_delay(request)
-    attempts: dict[str, int] = request.app["flaky_attempts"]
+    attempts: BoundedState[int] = request.app["flaky_attempts"]
     attempts[key] = attempt = attempts.get(key, 0) + 1
     if attempt <= fail:
         return web.json_response({"error": "temporarily unavailable, try again", "key": key, "attempt": attempt}, status=503)
@@ -204,10 +232,10 @@ async def unreliable(request: web.Request) -> web.Response:
 
 
 async def limited(request: web.Request) -> web.Response:
-    key = request.match_info["key"]
+    key = key_of(request)
     limit = integer(query(request, "limit", "5"), "limit", low=1, high=10_000)
     window = number(query(request, "window", "1"), "window", low=0.01, high=60)
-    windows: dict[str, tuple[float, int]] = request.app["rate_windows"]
+    windows: BoundedState[tuple[float, int]] = request.app["rate_windows"]
     now = time.monotonic()
     start, count = windows.get(key, (now, 0))
     if now - start >= window:
@@ -221,6 +249,11 @@ async def limited(request: web.Request) -> web.Response:
         )
     windows[key] = (start, count + 1)
     return web.json_response({"key": key, "count": count + 1, "limit": limit})
+
+
+async def reset_limited(request: web.Request) -> web.Response:
+    request.app["rate_windows"].clear()
+    return web.json_response({"reset": True})
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -237,18 +270,17 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 async def anything(request: web.Request) -> web.Response:
-    body = await request.text()
-    try:
-        parsed = json.loads(body) if body else None
-    except json.JSONDecodeError:
-        parsed = None
+    body = decode(request, await read_bytes(request))
+    parsed = parse_json(body) if body else None
     return web.json_response(
         {"method": request.method, "path": request.path, "args": dict(request.query), "json": parsed, "data": body}
     )
 
 
 async def read_gauge(request: web.Request) -> web.Response:
-    return web.json_response(request.app["gauge"].snapshot())
+    start = integer(query(request, "start", "0"), "start", low=0, high=10**9)
+    limit = integer(query(request, "limit", str(MAX_PAGE_SPANS)), "limit", low=1, high=MAX_PAGE_SPANS)
+    return web.json_response(request.app["gauge"].snapshot(start, limit))
 
 
 async def reset_gauge(request: web.Request) -> web.Response:
@@ -288,8 +320,8 @@ def build_api_app(gauge: Gauge) -> web.Application:
     """The JSON API as an aiohttp Application sharing `gauge` with the site."""
     app = web.Application(middlewares=[gauge_middleware(gauge, skip_prefix="/gauge"), json_errors("API", "GET / lists the endpoints")])
     app["gauge"] = gauge
-    app["flaky_attempts"] = {}
-    app["rate_windows"] = {}
+    app["flaky_attempts"] = BoundedState[int]()
+    app["rate_windows"] = BoundedState[tuple[float, int]]()
     app.add_routes(
         [
             web.get("/", index),
@@ -307,6 +339,7 @@ def build_api_app(gauge: Gauge) -> web.Application:
             web.delete("/flaky", reset_flaky),
             web.get("/unreliable/{n}", unreliable),
             web.get("/limited/{key}", limited),
+            web.delete("/limited", reset_limited),
             web.get("/stream/{lines}", stream),
             web.route("*", "/anything", anything),
             web.route("*", "/anything/{tail:.*}", anything),

@@ -3,6 +3,14 @@
 The notebook cannot see inside the server, so the server keeps the evidence:
 a request span per request.  Peak concurrency computed from these spans is
 what proves that a Semaphore or a connector limit really capped the load.
+
+Bounds (a runaway loop on a classroom server must stay cheap): the gauge keeps
+at most ``max_spans`` (20,000) spans between resets and counts the rest in
+``dropped`` (``peak`` and ``in_flight`` stay exact); a span's path is cut to
+``MAX_PATH`` characters; and one ``GET /gauge`` answer carries at most
+``MAX_PAGE_SPANS`` spans: ``?start=I`` asks for the spans from index I on,
+and ``next`` in the answer says where the following page starts (null at the
+end).  ``lab.gauge()`` reads every page, so notebooks see all the spans.
 """
 
 from __future__ import annotations
@@ -12,6 +20,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
 from aiohttp import web
+
+MAX_PATH = 200  # characters of a request's path (with its query) kept in a span
+MAX_PAGE_SPANS = 5_000  # spans in one /gauge answer: at most ~1 MB of JSON
 
 
 @dataclass
@@ -46,6 +57,8 @@ class Gauge:
         if len(self.spans) >= self.max_spans:
             self.dropped += 1  # bounded memory: a runaway loop must not eat the classroom server
             return self.generation, None
+        if len(path) > MAX_PATH:
+            path = path[:MAX_PATH] + f"...(+{len(path) - MAX_PATH} characters)"
         span = RequestSpan(path=path, start=self.now())
         self.spans.append(span)
         return self.generation, span
@@ -59,9 +72,17 @@ class Gauge:
             span.end = self.now()
             span.status = status
 
-    def snapshot(self) -> dict:
+    def snapshot(self, start: int = 0, limit: int = MAX_PAGE_SPANS) -> dict:
+        """The counters and one page of spans, `spans[start:start + limit]` (limit <= MAX_PAGE_SPANS)."""
+        limit = max(0, min(limit, MAX_PAGE_SPANS))
+        page = self.spans[start : start + limit]
+        end = start + len(page)
         return {
-            "spans": [asdict(s) for s in self.spans],
+            "spans": [asdict(s) for s in page],
+            "start": start,
+            "next": end if end < len(self.spans) else None,
+            "total": len(self.spans),
+            "generation": self.generation,
             "peak": self.peak,
             "in_flight": self.in_flight,
             "dropped": self.dropped,
