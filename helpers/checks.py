@@ -311,7 +311,7 @@ def _inside_a_coroutine(frame: types.FrameType | None) -> bool:
 # --- run_check ------------------------------------------------------------------------------
 
 
-def _abandon(task: asyncio.Task) -> None:
+def abandon(task: asyncio.Task) -> None:
     """Stop a task that swallows every CancelledError, so it does not run on in the kernel.
 
     Closing its coroutine throws GeneratorExit at the await where it sits, which
@@ -381,7 +381,7 @@ async def _judge(
     if fired:
         return wrong(BLOCKED.format(limit=block_limit))
     if late and not task.done():
-        _abandon(task)
+        abandon(task)
     if late:
         return wrong((TOO_SLOW if task.done() else IGNORED_CANCEL).format(timeout=timeout))
     if task.cancelled():

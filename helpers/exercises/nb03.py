@@ -45,6 +45,7 @@ class RequestLog(httpx.AsyncBaseTransport):
         self._inner = httpx.AsyncHTTPTransport()
         self.delay = delay
         self.states: dict[str, str] = {}
+        self.finished_at: dict[str, float] = {}  # perf_counter() when each response was in
         self.in_flight = 0
         self.peak = 0
 
@@ -67,6 +68,7 @@ class RequestLog(httpx.AsyncBaseTransport):
         finally:
             self.in_flight -= 1
         self.states[key] = "done"
+        self.finished_at[key] = time.perf_counter()
         return response
 
     async def aclose(self) -> None:
