@@ -275,3 +275,15 @@ def test_2_3_right_prediction_passes():
     assert RIGHT == ["both tasks created", "sleepy starts", "quick starts", "helper runs", "quick ends", "sleepy ends", "sleepy_task awaited", "quick_task awaited"]
     result = asyncio.run(nb02.check_2_3(RIGHT, puzzle))
     assert result.outcome is Outcome.PASSED, result.message
+
+
+async def fixed_four_ticker(name, n, log):  # ignores n: uses the 4 of the example
+    for i in range(4):
+        log.append(f"{name}{i}")
+        await asyncio.sleep(0)
+
+
+def test_2_2_ignoring_n_always_fails():
+    for _ in range(5):
+        result = asyncio.run(nb02.check_2_2(fixed_four_ticker))
+        assert result.outcome is Outcome.WRONG and "should append" in result.message, result
