@@ -88,7 +88,7 @@ def _clear_of_ideal(ax, ideal: float | None, note: str) -> None:
     """Widen the time axis so the right-aligned note above the plot ends right of the ideal line."""
     if ideal is None:
         return
-    share = min(0.5, 0.0085 * len(note) + 0.03)  # the note's width as a share of the axes (9-inch figure)
+    share = min(0.5, 0.0095 * len(note) + 0.05)  # the note's width as a share of the axes, plus a gap
     left, right = ax.get_xlim()
     needed = left + (ideal - left) / (1 - share)
     if needed > right:

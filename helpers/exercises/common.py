@@ -8,6 +8,7 @@ results in completion order instead of input order.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import random
 
@@ -48,6 +49,9 @@ def reject_awaitable(value: object, name: str) -> None:
         for v in items:
             if inspect.iscoroutine(v):
                 v.close()  # never ran; closing it keeps "never awaited" warnings off stderr
+            elif isinstance(v, asyncio.Future):  # a task or gather(): stop it, and retrieve its
+                v.cancel()  # outcome so asyncio logs no "exception was never retrieved"
+                v.add_done_callback(lambda f: f.cancelled() or f.exception())
         raise Wrong(
             f"{name} returned an un-awaited coroutine or task instead of the results: "
             "`await` it (e.g. `await asyncio.gather(...)`) before returning"
