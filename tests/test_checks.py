@@ -549,3 +549,30 @@ def test_the_feedback_box_says_it_in_words_and_escapes_the_message():
     assert all("&lt;b&gt;5 &amp; 6&lt;/b&gt;" in box for box in boxes.values())
     bundle = Result("1.1", Outcome.WRONG, "no")._repr_mimebundle_()
     assert bundle["text/plain"] == "❌ Exercise 1.1: no" and set(bundle) == {"text/plain", "text/html"}
+
+
+def test_in_a_real_kernel_interrupt_still_stops_a_running_check():
+    """The learner presses Interrupt (SIGINT) while a check waits on a hanging answer: the cell stops
+    at once, and the kernel carries on with the next cell."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute_interactive(
+            "import asyncio\nfrom helpers.checks import run_check\n"
+            "async def hangs():\n    await asyncio.sleep(60)",
+            timeout=60,
+        )
+        msg_id = kc.execute("await run_check('9.9', hangs, lambda v: 'ok', timeout=50)")
+        time.sleep(1.5)
+        started = time.perf_counter()
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=20)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "error"
+        assert time.perf_counter() - started < 10
+        after = kc.execute_interactive("print('kernel alive')", timeout=30)
+        assert after["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
