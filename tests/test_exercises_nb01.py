@@ -264,3 +264,28 @@ def test_1_2_wrong_answer_classes(fn, words, lab):
 def test_1_2_ignoring_the_url_is_wrong(lab):
     result = asyncio.run(nb01.check_1_2(_fixed_url_later(lab), lab))
     assert result.outcome is Outcome.WRONG and "request the `url` you were given" in result.message
+
+
+def test_1_1_posts_at_once_but_authors_one_by_one_is_wrong(lab):
+    async def two_phases(client, post_ids):
+        posts = await asyncio.gather(*(client.get(lab.url(f"/posts/{p}?delay=0.2")) for p in post_ids))
+        names = []
+        for post in posts:
+            user = await client.get(lab.url(f"/users/{post.json()['user_id']}?delay=0.2"))
+            names.append(user.json()["name"])
+        return names
+
+    result = asyncio.run(nb01.check_1_1(two_phases, lab))
+    assert result.outcome is Outcome.WRONG and "one after another" in result.message, result
+
+
+def test_1_1_posts_at_once_then_authors_at_once_passes(lab):
+    async def two_gathers(client, post_ids):
+        posts = await asyncio.gather(*(client.get(lab.url(f"/posts/{p}?delay=0.2")) for p in post_ids))
+        users = await asyncio.gather(
+            *(client.get(lab.url(f"/users/{p.json()['user_id']}?delay=0.2")) for p in posts)
+        )
+        return [u.json()["name"] for u in users]
+
+    result = asyncio.run(nb01.check_1_1(two_gathers, lab))
+    assert result.outcome is Outcome.PASSED, result.message

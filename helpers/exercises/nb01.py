@@ -22,7 +22,7 @@ from helpers.services import data
 from helpers.timing import LoopLagMonitor, Stopwatch
 
 SIZES = (5, 3)  # two calls with different posts
-STEP = 0.12  # client-side pause before each post request: 0.12, 0.24, ... in shuffled order
+STEP = 0.06  # client-side pause before each post request: 0.06, 0.12, ... in shuffled order
 LATER_N = 6
 LATER_STEP = 0.1  # fetch_later waits 0.1, 0.2, ... 0.6 s, shuffled
 LATER_DELAY = 0.1
@@ -74,6 +74,9 @@ def _verify_authors(names: object, post_ids: list[int], log: RequestLog) -> None
     expect(log.peak >= len(post_ids), f"at most {log.peak} request(s) were in flight at once, so the "
            "posts were fetched one after another; start one coroutine per post and run them "
            "together with asyncio.gather")
+    expect(log.peak_by_kind.get("users", 0) >= 2, "the posts ran at once, but the authors were "
+           "fetched one after another, so each post waited for the others' authors. Write one "
+           "coroutine per post (its post, then its author) and gather those")
 
 
 async def check_1_1(

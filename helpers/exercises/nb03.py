@@ -48,12 +48,17 @@ class RequestLog(httpx.AsyncBaseTransport):
         self.finished_at: dict[str, float] = {}  # perf_counter() when each response was in
         self.in_flight = 0
         self.peak = 0
+        self.by_kind: dict[str, int] = {}  # in flight now, per first path segment ("users", ...)
+        self.peak_by_kind: dict[str, int] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = request.url.raw_path.decode()
         self.states[key] = "running"
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
+        kind = key.lstrip("/").split("/")[0].split("?")[0]
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+        self.peak_by_kind[kind] = max(self.peak_by_kind.get(kind, 0), self.by_kind[kind])
         try:
             pause = self.delay(key) if callable(self.delay) else self.delay
             if pause:
@@ -67,6 +72,7 @@ class RequestLog(httpx.AsyncBaseTransport):
             raise
         finally:
             self.in_flight -= 1
+            self.by_kind[kind] -= 1
         self.states[key] = "done"
         self.finished_at[key] = time.perf_counter()
         return response
