@@ -107,3 +107,12 @@ def test_wrong_answers_get_a_specific_hint(fn, words, lab):
     result = run(fn, lab)
     assert result.outcome is Outcome.WRONG, result
     assert words in result.message, result.message
+
+
+def test_an_unawaited_gather_leaves_no_noise_on_stderr(lab, capfd):
+    import gc
+
+    result = run(forgot_await, lab)
+    gc.collect()
+    assert result.outcome is Outcome.WRONG
+    assert "never retrieved" not in capfd.readouterr().err

@@ -43,15 +43,27 @@ def reject_response(value: object, name: str) -> None:
                     f"{RESPONSE_HINT}")
 
 
+def defuse(value: object) -> object:
+    """Stop an un-awaited coroutine or future the learner returned (or a list of them), quietly.
+
+    Call it right after the learner's function returns, before the checker closes its client:
+    a coroutine is closed (no "never awaited" warning), a task or gather() future is cancelled
+    and its outcome retrieved (no "exception was never retrieved").  Returns `value` unchanged.
+    """
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for v in items:
+        if inspect.iscoroutine(v):
+            v.close()
+        elif isinstance(v, asyncio.Future):
+            v.cancel()
+            v.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return value
+
+
 def reject_awaitable(value: object, name: str) -> None:
     items = value if isinstance(value, (list, tuple)) else [value]
     if any(inspect.isawaitable(v) for v in items):
-        for v in items:
-            if inspect.iscoroutine(v):
-                v.close()  # never ran; closing it keeps "never awaited" warnings off stderr
-            elif isinstance(v, asyncio.Future):  # a task or gather(): stop it, and retrieve its
-                v.cancel()  # outcome so asyncio logs no "exception was never retrieved"
-                v.add_done_callback(lambda f: f.cancelled() or f.exception())
+        defuse(value)
         raise Wrong(
             f"{name} returned an un-awaited coroutine or task instead of the results: "
             "`await` it (e.g. `await asyncio.gather(...)`) before returning"

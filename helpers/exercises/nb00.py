@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from helpers.checks import NotAttempted, Result, Wrong, expect, is_stub, run_check
-from helpers.exercises.common import check_order, reject_awaitable, short, shuffled_delays
+from helpers.exercises.common import check_order, defuse, reject_awaitable, short, shuffled_delays
 from helpers.lab import Lab
 from helpers.services import data
 
@@ -70,7 +70,7 @@ async def check_0_1(
                 urls = [lab.url(f"/users/{i}?delay={d}") for i, d in call]
                 expected = [users[i - 1]["name"] for i, _ in call]
                 lab.reset_gauge()
-                names = await fetch_names(client, list(urls))
+                names = defuse(await fetch_names(client, list(urls)))
                 gauge = lab.gauge()
                 runs.append((names, urls, expected, [s["path"] for s in gauge.spans], gauge.peak))
         return runs

@@ -11,6 +11,7 @@ import httpx
 from helpers.checks import NotAttempted, Result, expect, is_stub, run_check
 from helpers.exercises.common import (
     check_order,
+    defuse,
     reject_awaitable,
     reject_response,
     short,
@@ -101,7 +102,7 @@ async def check_1_1(
             log = RequestLog(delay=pause)
             async with httpx.AsyncClient(transport=log, timeout=10) as client:
                 with Stopwatch() as sw:
-                    names = await post_authors(client, list(pauses))
+                    names = defuse(await post_authors(client, list(pauses)))
                 await log.settle()
             runs.append((names, list(pauses), log, sw.elapsed))
         return runs
@@ -165,7 +166,7 @@ async def check_1_2(
             async with LoopLagMonitor(interval=0.01) as lag:
                 with Stopwatch() as sw:
                     calls = (fetch_later(client, u, w) for u, w in zip(urls, waits))
-                    results = await asyncio.gather(*calls)
+                    results = [defuse(r) for r in await asyncio.gather(*calls)]
         return results, sw.elapsed, lag.max_lag, lab.gauge().spans
 
     def verify(outcome: tuple[list, float, float, list[dict]]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from helpers.checks import NotAttempted, Result, Wrong, expect, is_stub, run_check
-from helpers.exercises.common import check_order, reject_awaitable, reject_response, short
+from helpers.exercises.common import check_order, defuse, reject_awaitable, reject_response, short
 from helpers.lab import Lab
 from helpers.services import data
 
@@ -83,6 +83,7 @@ async def check_2_1(
                 value = user_emails(client, list(user_ids))
                 if inspect.isawaitable(value):
                     value = await value
+                defuse(value)  # an un-awaited gather() must not outlive the client quietly
             except Exception as exc:  # noqa: BLE001 - the learner's error, reported in one sentence
                 error = f"{type(exc).__name__}: {exc}"
                 del exc

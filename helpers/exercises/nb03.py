@@ -20,6 +20,7 @@ import httpx
 from helpers.checks import NotAttempted, Result, Wrong, expect, is_stub, run_check
 from helpers.exercises.common import (
     check_order,
+    defuse,
     reject_awaitable,
     reject_response,
     short,
@@ -124,7 +125,7 @@ async def run_with_log(fn: Callable[..., Awaitable], *args, delay: float | Calla
         error: BaseException | None = None
         started = time.perf_counter()
         try:
-            value = await fn(client, *args)
+            value = defuse(await fn(client, *args))
         except (NotImplementedError, NotAttempted):
             raise
         except Exception as exc:  # the learner's function raised: the checker judges whether it should have

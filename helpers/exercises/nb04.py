@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from helpers.checks import NotAttempted, Result, Wrong, abandon, expect, is_stub, run_check
-from helpers.exercises.common import reject_awaitable, reject_response, short
+from helpers.exercises.common import defuse, reject_awaitable, reject_response, short
 from helpers.exercises.nb03 import RequestLog, Run, describe, path_of, run_with_log
 from helpers.lab import Lab
 from helpers.services import data
@@ -77,7 +77,7 @@ async def _one_heartbeat(fn: Callable, lab: Lab, seconds: float, key: str) -> di
 
     async def call_and_look() -> tuple[object, float, int, int]:
         """The learner's call, and what was still running the moment it returned."""
-        value = await fn(client, url, beat)
+        value = defuse(await fn(client, url, beat))
         me = asyncio.current_task()
         running = [t for t in beat.tasks if t is not me and not t.done()]
         return value, time.perf_counter(), len(beat.times), len(running)
@@ -205,7 +205,7 @@ async def check_4_2(download: Callable[[httpx.AsyncClient, str, list], Awaitable
         async with httpx.AsyncClient(timeout=10) as client:
             quick_log: list = []
             quick_url = lab.url(f"/delay/{QUICK_SECONDS}?key={quick_key}")
-            quick_value = await download(client, quick_url, quick_log)
+            quick_value = defuse(await download(client, quick_url, quick_log))
             slow_log: list = []
             task = asyncio.create_task(download(client, lab.url(f"/delay/{SLOW_SECONDS}?key={slow_key}"), slow_log))
             await asyncio.sleep(cancel_after)
