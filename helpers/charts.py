@@ -79,6 +79,22 @@ def _annotate(ax, text: str) -> None:
     ax.text(0.995, 1.01, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=9, color="#222222")
 
 
+def _seconds(t: float) -> str:
+    """'0.30 s', or '3.5 ms' below 0.1 s: a 4 ms wall time must not print as '0.00 s'."""
+    return f"{t:.2f} s" if t >= 0.1 else f"{t * 1000:.1f} ms"
+
+
+def _clear_of_ideal(ax, ideal: float | None, note: str) -> None:
+    """Widen the time axis so the right-aligned note above the plot ends right of the ideal line."""
+    if ideal is None:
+        return
+    share = min(0.5, 0.0095 * len(note) + 0.05)  # the note's width as a share of the axes, plus a gap
+    left, right = ax.get_xlim()
+    needed = left + (ideal - left) / (1 - share)
+    if needed > right:
+        ax.set_xlim(left, needed)
+
+
 def _height_for(n_bars: int) -> float:
     return min(5.0, max(2.2, 0.8 + 0.22 * min(n_bars, MAX_LABELLED_BARS)))
 
@@ -92,17 +108,19 @@ def timeline(spans: Sequence[Span], *, title: str = "Timeline", ideal: float | N
     origin = min(s.start for s in spans)
     _draw_timeline(ax, spans, origin, ideal, ideal_label=ideal_label)
     total = wall_time(list(spans))
-    note = f"wall time {total:.2f} s"
+    note = f"wall time {_seconds(total)}"
     if baseline and total > 0:
         note += f" · speedup ×{baseline / total:.1f} vs {baseline:.2f} s"
+    _clear_of_ideal(ax, ideal, note)
     _annotate(ax, note)
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_xlabel("time (s)")
     return fig
 
 
-def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", ideal: float | None = None, ideal_label: str = "ideal") -> Figure:
-    """Timelines stacked on one time axis; each panel shows its wall time and speedup over the first."""
+def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", ideal: float | None = None, ideal_label: str = "ideal", speedup: bool = True) -> Figure:
+    """Timelines stacked on one time axis; each panel shows its wall time and (unless speedup=False,
+    for panels that are not faster versions of the same work) its speedup over the first."""
     if not panels or any(not spans for spans in panels.values()):
         raise ValueError("compare() needs a dict of label -> non-empty list of spans")
     heights = [_height_for(len(s)) * 0.75 for s in panels.values()]
@@ -113,7 +131,9 @@ def compare(panels: Mapping[str, Sequence[Span]], *, title: str = "Comparison", 
         _draw_timeline(ax, spans, origin, ideal, color=PALETTE[i % len(PALETTE)], ideal_label=ideal_label)
         total = wall_time(list(spans))
         ax.set_title(label, loc="left", fontsize=10)
-        _annotate(ax, f"wall time {total:.2f} s" + (f" · speedup ×{first / total:.1f}" if i and total > 0 else ""))
+        note = f"wall time {_seconds(total)}" + (f" · speedup ×{first / total:.1f}" if speedup and i and total > 0 else "")
+        _clear_of_ideal(ax, ideal, note)
+        _annotate(ax, note)
     axes[-1].set_xlabel("time (s)")
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     return fig
@@ -250,4 +270,38 @@ def rates(
         ax.set_xlim(0, top * 1.6)
     ax.set_xlabel(f"{unit}{' (log scale)' if log else ''}")
     ax.set_title(title, loc="left", fontsize=11)
+    return fig
+
+
+def outcomes(spans: Sequence[Span], outcome: Mapping[str, str], *, title: str = "Timeline", ideal: float | None = None) -> Figure:
+    """A timeline whose bars say how each span ended: `outcome` maps a span's name to a word such as
+    "won" or "cancelled"; each word gets its own colour and legend entry, and "cancelled" bars are
+    hatched, so a winner and the requests cut short at the same moment do not look alike."""
+    if not spans:
+        raise ValueError("outcomes() got no spans: record some work with rec.span(...) first")
+    missing = [s.name for s in spans if s.name not in outcome]
+    if missing:
+        raise ValueError(f"outcomes() needs an outcome for every span; missing {missing}")
+    fig, (ax,) = _figure(_height_for(len(spans)))
+    origin = min(s.start for s in spans)
+    _draw_timeline(ax, spans, origin, ideal)
+    words = list(dict.fromkeys(outcome[s.name] for s in spans))
+    colour = {w: PALETTE[i % len(PALETTE)] for i, w in enumerate(words)}
+    for bar, span in zip(ax.patches, spans):
+        word = outcome[span.name]
+        bar.set_facecolor(colour[word])
+        if word == "cancelled":
+            bar.set_hatch("///")
+            bar.set_edgecolor("white")
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=colour[w], hatch="///" if w == "cancelled" else None, edgecolor="white") for w in words]
+    labels = list(words)
+    if ideal is not None:
+        handles.append(ax.get_legend().legend_handles[0])
+        labels.append(ax.get_legend().get_texts()[0].get_text())
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    note = f"wall time {_seconds(wall_time(list(spans)))}"
+    _clear_of_ideal(ax, ideal, note)
+    _annotate(ax, note)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.set_xlabel("time (s)")
     return fig

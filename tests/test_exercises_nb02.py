@@ -47,7 +47,24 @@ def _email_functions(lab):
         users = await asyncio.gather(*(fetch_user(client, user_id) for user_id in user_ids))
         return [user["email"] for user in users]
 
+    async def hard_coded(client, user_ids):
+        return ["ada@example.org", "grace@example.org", "alan@example.org"]
+
+    async def ignores_ids(client, user_ids):
+        users = [await fetch_user(client, i) for i in (4, 1, 7)]
+        return [u["email"] for u in users] + [u["email"] for u in users][: len(user_ids) - 3]
+
+    async def user_dicts(client, user_ids):
+        return [await fetch_user(client, i) for i in user_ids]
+
+    async def responses(client, user_ids):
+        return [await client.get(lab.url(f"/users/{i}")) for i in user_ids]
+
     return {
+        "hard_coded": hard_coded,
+        "ignores_ids": ignores_ids,
+        "user_dicts": user_dicts,
+        "responses": responses,
         "stub": stub,
         "subscripts_a_coroutine": subscripts_a_coroutine,
         "returns_coroutines": returns_coroutines,
@@ -75,6 +92,10 @@ def test_2_1_stub_is_not_attempted(lab):
         ("returns_coroutines", ["coroutine objects", "await"]),
         ("one_forgotten", ["never awaited", "await"]),
         ("wrong_field", ["expected"]),
+        ("hard_coded", ["the server saw no request"]),
+        ("ignores_ids", ["the server saw no request for user(s)"]),
+        ("user_dicts", ["whole users"]),
+        ("responses", ["return response.json(), not the Response"]),
     ],
 )
 def test_2_1_wrong_answers_say_what_is_wrong(lab, name, words):
@@ -136,7 +157,7 @@ def test_2_2_stub_is_not_attempted():
 def test_2_2_never_suspending_is_wrong(ticker):
     result = asyncio.run(nb02.check_2_2(ticker))
     assert result.outcome is Outcome.WRONG
-    assert "asyncio.sleep(0)" in result.message and "A never let go" in result.message
+    assert "asyncio.sleep(0)" in result.message and "never let go" in result.message
 
 
 def test_2_2_sync_function_is_wrong():
@@ -145,7 +166,55 @@ def test_2_2_sync_function_is_wrong():
     assert "async def" in result.message
 
 
-@pytest.mark.parametrize("ticker", [right_ticker, yield_first_ticker])
+async def really_waits_ticker(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+        await asyncio.sleep(0.001)  # takes turns, but waits: the exercise says no real waiting
+
+
+async def hard_coded_ticker(name, n, log):
+    for i in range(4):  # ignores n
+        log.append(f"A{i}" if name == "A" else f"{name}{i}")
+        await asyncio.sleep(0)
+
+
+async def time_sleep_ticker(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+        time.sleep(0.01)
+
+
+async def yields_every_other_tick(name, n, log):
+    for i in range(n):
+        log.append(f"{name}{i}")
+        if i % 2:
+            await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize(
+    ("ticker", "words"),
+    [
+        (really_waits_ticker, "waited on a timer"),
+        (hard_coded_ticker, "should append"),
+        (time_sleep_ticker, "never let go"),
+        (yields_every_other_tick, "take turns tick by tick"),
+    ],
+)
+def test_2_2_wrong_answer_classes(ticker, words):
+    result = asyncio.run(nb02.check_2_2(ticker))
+    assert result.outcome is Outcome.WRONG, result
+    assert words in result.message, result.message
+
+
+async def queue_ticker(name, n, log):  # right, written another way: a future that is not done
+    for i in range(n):
+        log.append(f"{name}{i}")
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.set_result, None)
+        await future
+
+
+@pytest.mark.parametrize("ticker", [right_ticker, yield_first_ticker, queue_ticker])
 def test_2_2_right_answers_pass(ticker):
     result = asyncio.run(nb02.check_2_2(ticker))
     assert result.outcome is Outcome.PASSED, result.message
@@ -206,3 +275,15 @@ def test_2_3_right_prediction_passes():
     assert RIGHT == ["both tasks created", "sleepy starts", "quick starts", "helper runs", "quick ends", "sleepy ends", "sleepy_task awaited", "quick_task awaited"]
     result = asyncio.run(nb02.check_2_3(RIGHT, puzzle))
     assert result.outcome is Outcome.PASSED, result.message
+
+
+async def fixed_four_ticker(name, n, log):  # ignores n: uses the 4 of the example
+    for i in range(4):
+        log.append(f"{name}{i}")
+        await asyncio.sleep(0)
+
+
+def test_2_2_ignoring_n_always_fails():
+    for _ in range(5):
+        result = asyncio.run(nb02.check_2_2(fixed_four_ticker))
+        assert result.outcome is Outcome.WRONG and "should append" in result.message, result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from helpers.checks import Outcome
 from helpers.exercises import nb03 as ex
@@ -100,16 +101,19 @@ async def fastest_right(client, urls):
         return response.json()
 
     tasks = [asyncio.create_task(fetch(u)) for u in urls]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    return done.pop().result()
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return done.pop().result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def fastest_with_as_completed(client, urls):
     async def fetch(url):
         response = await client.get(url)
+        response.raise_for_status()
         return response.json()
 
     tasks = [asyncio.create_task(fetch(u)) for u in urls]
@@ -167,7 +171,7 @@ def test_3_2_waiting_for_all_is_wrong(lab):
 def test_3_2_first_in_list_is_wrong(lab):
     result = run(ex.check_3_2(fastest_first_in_list, lab))
     assert result.outcome is Outcome.WRONG
-    assert "'slow'" in result.message
+    assert "the first response to arrive is the 0.1 s mirror" in result.message
 
 
 # --- 3.3 -----------------------------------------------------------------------------------
@@ -290,3 +294,236 @@ def test_request_log_records_cancellation(lab):
         return log.states
 
     assert run(main()) == {"/delay/0.5?key=x": "cancelled", "/uuid": "done"}
+
+
+# --- every class of wrong answer, with a specific hint (3.1, 3.2, 3.3) ------------------------
+
+
+async def _fetch_json(client, url):
+    response = await client.get(url)
+    response.raise_for_status()
+    return response.json()
+
+
+async def settled_completion_order(client, urls):
+    succeeded, failed = [], []
+
+    async def one(url):
+        try:
+            succeeded.append(await _fetch_json(client, url))
+        except httpx.HTTPStatusError:
+            failed.append(url)
+
+    await asyncio.gather(*(one(u) for u in urls))
+    return succeeded, failed
+
+
+async def settled_as_completed(client, urls):
+    async def one(url):
+        try:
+            return url, await _fetch_json(client, url)
+        except httpx.HTTPStatusError as exc:
+            return url, exc
+
+    succeeded, failed = [], []
+    for next_done in asyncio.as_completed([one(u) for u in urls]):
+        url, result = await next_done
+        (failed.append(url) if isinstance(result, Exception) else succeeded.append(result))
+    return succeeded, failed
+
+
+async def settled_exceptions_as_failed(client, urls):
+    results = await asyncio.gather(*(_fetch_json(client, u) for u in urls), return_exceptions=True)
+    return [r for r in results if not isinstance(r, Exception)], [r for r in results if isinstance(r, Exception)]
+
+
+async def settled_hard_coded(client, urls):
+    await asyncio.gather(*(client.get(u) for u in urls))
+    return [{"n": n, "ok": True} for n in (0, 1, 2, 4, 5)], [urls[3], urls[6], urls[7]]
+
+
+async def settled_responses(client, urls):
+    async def get(url):
+        response = await client.get(url)
+        response.raise_for_status()
+        return response
+
+    results = await asyncio.gather(*(get(u) for u in urls), return_exceptions=True)
+    ok = [r for r in results if not isinstance(r, Exception)]
+    return ok, [u for u, r in zip(urls, results) if isinstance(r, Exception)]
+
+
+async def settled_taskgroup_alt(client, urls):  # right, written another way
+    async def one(url):
+        try:
+            return await _fetch_json(client, url)
+        except httpx.HTTPError as exc:
+            return exc
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(one(u)) for u in urls]
+    results = [t.result() for t in tasks]
+    return ([r for r in results if not isinstance(r, Exception)],
+            [u for u, r in zip(urls, results) if isinstance(r, Exception)])
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (settled_completion_order, "follows the finishing order"),
+        (settled_as_completed, "follows the finishing order"),
+        (settled_exceptions_as_failed, "`failed` holds exception objects"),
+        (settled_hard_coded, "expected|should be"),
+        (settled_responses, "return response.json(), not the Response"),
+    ],
+)
+def test_3_1_wrong_answer_classes(fn, words, lab):
+    result = run(ex.check_3_1(fn, lab))
+    assert result.outcome is Outcome.WRONG, result
+    assert any(w in result.message for w in words.split("|")), result.message
+    assert "checker itself failed" not in result.message
+
+
+def test_3_1_taskgroup_answer_passes(lab):
+    result = run(ex.check_3_1(settled_taskgroup_alt, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+async def fastest_returns_response(client, urls):
+    tasks = [asyncio.create_task(client.get(u)) for u in urls]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return done.pop().result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def fastest_skips_errors(client, urls):  # first *successful* answer: not what 3.2 asks
+    tasks = [asyncio.create_task(_fetch_json(client, u)) for u in urls]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            try:
+                return await next_done
+            except httpx.HTTPStatusError:
+                continue
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def fastest_no_finally(client, urls):  # cancels only on success
+    tasks = [asyncio.create_task(_fetch_json(client, u)) for u in urls]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    result = done.pop().result()
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return result
+
+
+async def fastest_no_raise_for_status(client, urls):
+    tasks = [asyncio.create_task(client.get(u)) for u in urls]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return done.pop().result().json()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def fastest_hard_coded_last(client, urls):
+    tasks = [asyncio.create_task(_fetch_json(client, u)) for u in urls]
+    try:
+        return await tasks[-1]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def fastest_taskgroup_alt(client, urls):  # right, written another way
+    winner = {}
+
+    async def one(url, tg_cancel):
+        winner.setdefault("body", await _fetch_json(client, url))
+        tg_cancel()
+
+    class Done(Exception):
+        pass
+
+    def stop():
+        raise Done
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            async def racer(url):
+                await one(url, stop)
+            for u in urls:
+                tg.create_task(racer(u))
+    except* Done:
+        pass
+    return winner["body"]
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (fastest_returns_response, "return response.json(), not the Response"),
+        (fastest_skips_errors, "the first response to arrive was a 503 error"),
+        (fastest_no_finally, "in a `finally:` block"),
+        (fastest_no_raise_for_status, "call raise_for_status()"),
+        (fastest_hard_coded_last, "the first response to arrive is the 0.1 s mirror"),
+    ],
+)
+def test_3_2_wrong_answer_classes(fn, words, lab):
+    result = run(ex.check_3_2(fn, lab))
+    assert result.outcome is Outcome.WRONG, result
+    assert words in result.message, result.message
+
+
+def test_3_2_taskgroup_answer_passes(lab):
+    result = run(ex.check_3_2(fastest_taskgroup_alt, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+async def all_as_completed(client, urls):
+    tasks = [asyncio.create_task(_fetch_json(client, u)) for u in urls]
+    try:
+        return [await t for t in asyncio.as_completed(tasks)]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def all_responses(client, urls):
+    async def get(url):
+        response = await client.get(url)
+        response.raise_for_status()
+        return response
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(get(u)) for u in urls]
+    return [t.result() for t in tasks]
+
+
+async def all_sequential(client, urls):
+    return [await _fetch_json(client, u) for u in urls]
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (all_as_completed, "follows the finishing order"),
+        (all_responses, "return response.json(), not the Response"),
+        (all_sequential, "ran at once"),
+    ],
+)
+def test_3_3_wrong_answer_classes(fn, words, lab):
+    result = run(ex.check_3_3(fn, lab))
+    assert result.outcome is Outcome.WRONG, result
+    assert words in result.message, result.message

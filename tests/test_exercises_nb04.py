@@ -303,3 +303,177 @@ def test_4_3_sequential_is_wrong(lab):
     result = run(ex.check_4_3(profile_sequential, lab))
     assert result.outcome is Outcome.WRONG
     assert "one after the other" in result.message
+
+
+# --- every class of wrong answer, with a specific hint (4.1, 4.2) -----------------------------
+
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+async def beats(beat, n):
+    for _ in range(n):
+        beat()
+        await asyncio.sleep(0.05)
+
+
+async def heartbeat_fixed_count(client, url, beat):  # not tied to the request
+    response, _ = await asyncio.gather(client.get(url), beats(beat, 8))
+    return response.json()
+
+
+async def heartbeat_many_fixed(client, url, beat):  # enough beats for the long request, too many for the short
+    task = asyncio.create_task(beats(beat, 24))
+    response = await client.get(url)
+    await task
+    return response.json()
+
+
+async def heartbeat_swallows_cancel(client, url, beat):
+    async def loop():
+        while True:
+            try:
+                beat()
+                await asyncio.sleep(0.05)
+            except asyncio.CancelledError:
+                pass
+
+    task = asyncio.create_task(loop())
+    response = await client.get(url)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return response.json()
+
+
+async def heartbeat_time_sleep_forever(client, url, beat):
+    async def loop():
+        while True:
+            beat()
+            time.sleep(0.05)
+
+    task = asyncio.create_task(loop())
+    response = await client.get(url)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return response.json()
+
+
+async def heartbeat_time_sleep_yielding(client, url, beat):
+    async def loop():
+        while True:
+            beat()
+            time.sleep(0.05)
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(loop())
+    response = await client.get(url)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return response.json()
+
+
+async def heartbeat_returns_response(client, url, beat):
+    task = asyncio.create_task(heartbeat_loop(beat))
+    try:
+        return await client.get(url)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def heartbeat_literal_cancel_await(client, url, beat):
+    task = asyncio.create_task(heartbeat_loop(beat))
+    response = await client.get(url)
+    task.cancel()
+    await task  # re-raises the CancelledError into this function
+    return response.json()
+
+
+async def heartbeat_gather_idiom(client, url, beat):  # right, written another way
+    task = asyncio.create_task(heartbeat_loop(beat))
+    try:
+        response = await client.get(url)
+    finally:
+        task.cancel()
+        (result,) = await asyncio.gather(task, return_exceptions=True)
+        if isinstance(result, Exception):
+            raise result
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (heartbeat_fixed_count, "without a beat"),
+        (heartbeat_many_fixed, "after the response had arrived"),
+        (heartbeat_swallows_cancel, "caught CancelledError and carried on"),
+        (heartbeat_time_sleep_forever, "blocked the event loop"),
+        (heartbeat_time_sleep_yielding, "time.sleep() in the heartbeat"),
+        (heartbeat_returns_response, "return response.json(), not the Response"),
+        (heartbeat_literal_cancel_await, "CancelledError"),
+    ],
+)
+def test_4_1_wrong_answer_classes(fn, words, lab):
+    started = time.perf_counter()
+    result = run(ex.check_4_1(fn, lab))
+    assert time.perf_counter() - started < 20
+    assert result.outcome is Outcome.WRONG, result
+    assert words in result.message, result.message
+
+
+def test_4_1_gather_idiom_passes(lab):
+    result = run(ex.check_4_1(heartbeat_gather_idiom, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+async def download_returns_response(client, url, log):
+    try:
+        return await client.get(url)
+    except asyncio.CancelledError:
+        log.append("cancelled")
+        raise
+    finally:
+        log.append("closed")
+
+
+def _download_fixed_url(lab):
+    async def download_fixed_url(client, url, log):
+        try:
+            return (await client.get(lab.url("/delay/0.05?key=quick"))).json()
+        except asyncio.CancelledError:
+            log.append("cancelled")
+            raise
+        finally:
+            log.append("closed")
+
+    return download_fixed_url
+
+
+async def download_swallows_forever(client, url, log):
+    try:
+        while True:
+            try:
+                return (await client.get(url)).json()
+            except asyncio.CancelledError:
+                log.append("cancelled")
+    finally:
+        log.append("closed")
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (download_returns_response, "return response.json(), not the Response"),
+        (download_swallows_forever, "returned normally after task.cancel()"),
+    ],
+)
+def test_4_2_wrong_answer_classes(fn, words, lab):
+    result = run(ex.check_4_2(fn, lab))
+    assert result.outcome is Outcome.WRONG, result
+    assert words in result.message, result.message
+
+
+def test_4_2_ignoring_the_url_is_wrong(lab):
+    result = run(ex.check_4_2(_download_fixed_url(lab), lab))
+    assert result.outcome is Outcome.WRONG and "JSON body of `url`" in result.message

@@ -40,6 +40,16 @@ def markdown(nb: dict) -> str:
     return "\n".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")
 
 
+def printed(nb: dict) -> str:
+    """What code cells showed as text: streams, and the text/plain of displays (checker boxes)."""
+    parts = []
+    for cell in code_cells(nb):
+        for out in cell["outputs"]:
+            parts.append("".join(out.get("text", "")))
+            parts.append("".join(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
 def exercises(nb: dict) -> list[str]:
     return [f"{a}.{b}" for a, b in EXERCISE_HEADING.findall(markdown(nb))]
 
@@ -100,7 +110,7 @@ def test_lesson_anatomy(path: Path) -> None:
     found = exercises(nb)
     assert len(found) >= (1 if number == "00" else 2), f"expected exercises ('### Exercise {int(number)}.k: ...'), found {found}"
     assert all(e.split(".")[0] == str(int(number)) for e in found), f"exercise numbers must start with {int(number)}: {found}"
-    outputs = "".join("".join(o.get("text", "")) for c in code_cells(nb) for o in c["outputs"])
+    outputs = printed(nb)
     for e in found:
         assert f"Exercise {e} not attempted yet" in outputs, f"Exercise {e}: the lesson must be committed with the stub unattempted and its check run"
     if LESSONS[-1] != path:
@@ -111,10 +121,25 @@ def test_lesson_anatomy(path: Path) -> None:
 def test_solutions_pass_every_exercise(path: Path) -> None:
     solution = ROOT / "notebooks" / "solutions" / path.name.replace(".ipynb", "_solutions.ipynb")
     assert solution.exists(), f"missing {solution.relative_to(ROOT)}"
-    outputs = "".join("".join(o.get("text", "")) for c in code_cells(load(solution)) for o in c["outputs"])
+    outputs = printed(load(solution))
     for e in exercises(load(path)):
         assert f"✅ Exercise {e} passed" in outputs, f"the solution to Exercise {e} does not pass its check"
     assert "❌" not in outputs and "not attempted" not in outputs
+
+
+MAX_COLUMNS = 100
+
+
+@pytest.mark.parametrize("path", ALL, ids=names(ALL))
+def test_code_lines_fit_in_100_columns(path: Path) -> None:
+    """Longer lines scroll sideways in JupyterLab, hiding the end of an assert's message."""
+    long = [
+        f"code cell {i}, line {n}: {len(line)} columns: {line[:60]}..."
+        for i, cell in enumerate(code_cells(load(path)))
+        for n, line in enumerate(source(cell).splitlines(), start=1)
+        if len(line) > MAX_COLUMNS
+    ]
+    assert not long, f"{len(long)} code line(s) over {MAX_COLUMNS} columns:\n" + "\n".join(long)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=names(LESSONS))
