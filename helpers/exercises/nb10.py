@@ -179,7 +179,7 @@ async def check_10_1(scrape_stories: Callable[[aiohttp.ClientSession, list[str]]
         expect(len({h["path"] for h in hits}) == len(urls), f"the server saw requests for {len({h['path'] for h in hits})} of the {len(urls)} story pages; fetch every URL you were given")
         expect(log.peak() >= 3, f"the server never had more than {log.peak()} of your requests at once: start them all together (gather or a TaskGroup), then await the results")
         expect(max_lag < MAX_LAG_10_1, f"the event loop froze for {max_lag:.2f} s while your code ran: a blocking call (time.sleep, requests.get) inside a coroutine; await the async versions instead")
-        return f"{len(urls)} results in input order (one 404 as None); titles, bylines, points and paragraphs right; the server saw up to {log.peak()} requests at once"
+        return "one result per URL in input order (the broken link as None); titles, bylines, points and paragraphs right; the requests overlapped at the server"
 
     return await run_check("10.1", attempt, _guarded(verify), timeout=RUN_LIMIT + GRACE + 10)
 
@@ -281,6 +281,6 @@ async def check_10_2(polite_crawl: Callable[[str, str, int], Awaitable[Any]], la
         lost = sorted(want - mine)
         if lost:
             raise Wrong(f"you fetched every page but did not return {lost[0]}: return the absolute URL of every page that answered 200")
-        return f"all {len(expected)} pages found, each fetched once; robots.txt first and obeyed, never more than {log.peak()} at once (limit {max_per_host}), requests spaced by the {CRAWL_DELAY:g} s crawl delay"
+        return f"every reachable page found and fetched once; robots.txt first and obeyed, never more than max_per_host requests at once, starts spaced by the {CRAWL_DELAY:g} s crawl delay"
 
     return await run_check("10.2", attempt, _guarded(verify), timeout=RUN_LIMIT + GRACE + 10)
