@@ -43,3 +43,14 @@ def test_crawl_log_orders_by_start():
     data = list(reversed(hits(3)))
     fig = charts.crawl_log(data)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["/wiki/x/page/0", "/wiki/x/page/1", "/wiki/x/page/2"]
+
+
+def test_loop_lag_compare_puts_the_legend_below_the_plot():
+    from helpers.timing import LagSample
+
+    series = {"inline": [LagSample(0.01, 0.0), LagSample(0.5, 0.45)], "thread": [LagSample(0.01, 0.002)]}
+    fig = charts.loop_lag_compare(series)
+    legend = fig.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["inline (worst 450 ms)", "thread (worst 2 ms)"]
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= fig.axes[0].get_window_extent().y0, "legend sits below the axes"
