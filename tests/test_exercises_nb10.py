@@ -207,6 +207,44 @@ async def empty_author(session, urls):
 async def hardcoded(session, urls):
     return [{"title": "Cafe", "author": "ada", "points": 1, "paragraphs": ["x"]} for _ in urls]
 
+
+async def taskgroup_no_none_check(session, urls):
+    async def one(url):
+        async with session.get(url) as resp:
+            html = await resp.text()
+        soup = BeautifulSoup(html, "html.parser")
+        return {"title": soup.select_one("h1.headline").get_text(strip=True), "author": None, "points": None, "paragraphs": []}
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(one(u)) for u in urls]
+    return [t.result() for t in tasks]
+
+async def raise_for_status(session, urls):
+    async def one(url):
+        async with session.get(url) as resp:
+            resp.raise_for_status()
+            return extract(await resp.text())
+    return await asyncio.gather(*(one(u) for u in urls))
+
+async def paragraphs_one_string(session, urls):
+    results = await stories_solution(session, urls)
+    for r in results:
+        if r:
+            r["paragraphs"] = " ".join(r["paragraphs"])
+    return results
+
+async def first_link_author(session, urls):
+    async def one(url):
+        async with session.get(url) as resp:
+            if resp.status != 200:
+                return None
+            html = await resp.text()
+        d = extract(html)
+        d["author"] = BeautifulSoup(html, "html.parser").find("a").get_text()
+        return d
+    return await asyncio.gather(*(one(u) for u in urls))
+
+
 # --- 10.1 tests -------------------------------------------------------------------------------------------
 
 
@@ -237,6 +275,10 @@ def test_10_1_right_answers_pass(lab, answer):
         (empty_author, "author should be None"),
         (hardcoded, "answered 404"),
         (blocking_sleep, "event loop froze"),
+        (taskgroup_no_none_check, "(inside a TaskGroup)"),
+        (raise_for_status, "return None for it instead of raising"),
+        (paragraphs_one_string, "should be a list of strings"),
+        (first_link_author, "author"),
     ],
     ids=lambda v: getattr(v, "__name__", "hint"),
 )
@@ -466,6 +508,48 @@ async def returns_all_urls_seen(start_url, user_agent, max_per_host):
     found = await generic(start_url, user_agent, max_per_host)
     return found | {start_url + "page/99", start_url + "old/1"}
 
+
+async def raise_for_status_crawler(start_url, user_agent, max_per_host):
+    host = urlsplit(start_url).netloc
+    async with aiohttp.ClientSession(headers={"User-Agent": user_agent}, raise_for_status=True) as s:
+        async with s.get(urljoin(start_url, "/robots.txt")) as r:
+            text = await r.text()
+        rp = urllib.robotparser.RobotFileParser()
+        rp.parse(text.splitlines())
+        pacer = Pacer(read_delay(text))
+        queue, seen, pages = asyncio.Queue(), {start_url}, set()
+        queue.put_nowait(start_url)
+
+        async def worker():
+            while True:
+                url = await queue.get()
+                try:
+                    await pacer.wait()
+                    async with s.get(url, allow_redirects=False) as r:
+                        html = await r.text()
+                        loc = r.headers.get("Location")
+                    for href in ([loc] if loc else links_of(html)):
+                        u = normalise(href, url)
+                        if u and u not in seen and urlsplit(u).netloc == host and rp.can_fetch(user_agent, u):
+                            seen.add(u)
+                            queue.put_nowait(u)
+                    pages.add(url)
+                finally:
+                    queue.task_done()
+
+        async with asyncio.TaskGroup() as tg:
+            crew = [tg.create_task(worker()) for _ in range(2)]
+            await queue.join()
+            for t in crew:
+                t.cancel()
+    return pages
+
+async def robotparser_read(start_url, user_agent, max_per_host):
+    rp = urllib.robotparser.RobotFileParser(urljoin(start_url, "/robots.txt"))
+    await asyncio.to_thread(rp.read)
+    return await generic(start_url, user_agent, max_per_host)
+
+
 # --- 10.2 tests -------------------------------------------------------------------------------------------
 
 
@@ -496,6 +580,8 @@ def test_10_2_right_answers_pass(lab, answer):
         (robots_after_first_page, "before /robots.txt"),
         (start_page_only, "never fetched"),
         (returns_all_urls_seen, "not a page that answered 200"),
+        (raise_for_status_crawler, "Some links are broken on purpose"),
+        (robotparser_read, "RobotFileParser.read()"),
     ],
     ids=lambda v: getattr(v, "__name__", "hint"),
 )
