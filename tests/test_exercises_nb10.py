@@ -601,3 +601,15 @@ def test_10_2_a_crawl_that_never_ends_is_reported_not_awaited(lab, monkeypatch):
 
 async def never_ends(start_url, user_agent, max_per_host):
     await asyncio.Event().wait()
+
+
+async def stories_never_end(session, urls):
+    await asyncio.Event().wait()
+
+
+def test_10_1_code_that_never_ends_is_reported_not_awaited(lab, monkeypatch):
+    monkeypatch.setattr(nb10, "RUN_LIMIT_10_1", 1.0)
+    started = time.perf_counter()
+    result = run(nb10.check_10_1(stories_never_end, lab))
+    assert result.outcome is Outcome.WRONG and "still running after 1 s" in result.message
+    assert time.perf_counter() - started < 1.0 + nb10.GRACE + 3
