@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 import urllib.robotparser
+from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import pytest
 from bs4 import BeautifulSoup
 
+from helpers.scrape_log import SiteLog, canonical_path, reset_site_log, site_log
 from helpers.services import data
-from helpers.services.site import N_PAGES, SLOW_PAGE_DELAY
+from helpers.services.hitlog import HITS_PATH, HitLog
+from helpers.services.site import CRAWL_DELAY, N_PAGES, SLOW_PAGE_DELAY
+from helpers.services.site_sections import BIG_MAX, FRONT_DELAY
 
 TIMEOUT = httpx.Timeout(5.0)
 BROKEN = [a.id for a in data.articles() if a.broken]
@@ -230,14 +234,6 @@ def test_site_requests_do_not_leave_requests_in_flight(lab, site):
 
 
 # --- What a real crawl meets (notebook 10): robots.txt delay, the wiki, stories, a large page, the request log ---
-
-from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit  # noqa: E402
-
-from helpers.scrape_log import SiteLog, canonical_path, reset_site_log, site_log  # noqa: E402
-from helpers.services.hitlog import HITS_PATH, HitLog  # noqa: E402
-from helpers.services.site import CRAWL_DELAY  # noqa: E402
-from helpers.services.site_sections import BIG_MAX, FRONT_DELAY  # noqa: E402
-
 
 def robots_parser(site) -> urllib.robotparser.RobotFileParser:
     parser = urllib.robotparser.RobotFileParser()
