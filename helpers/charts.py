@@ -305,3 +305,65 @@ def outcomes(spans: Sequence[Span], outcome: Mapping[str, str], *, title: str = 
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_xlabel("time (s)")
     return fig
+
+
+# --- notebook 10: what the website's request log saw (appended) ---
+
+STATUS_COLORS = {"2xx": PALETTE[0], "3xx redirect": PALETTE[1], "4xx": PALETTE[5], "other": PALETTE[3]}
+
+
+def _status_class(status: int | None) -> str:
+    if status is not None and 200 <= status < 300:
+        return "2xx"
+    if status is not None and 300 <= status < 400:
+        return "3xx redirect"
+    if status is not None and 400 <= status < 500:
+        return "4xx"
+    return "other"
+
+
+def crawl_log(hits: Sequence[Mapping], *, title: str = "What the website saw", delay: float | None = None) -> Figure:
+    """Two panels from the site's request log (helpers.scrape_log): one bar per request, coloured
+    by status, and the gap before each request compared with the crawl delay."""
+    done = sorted((h for h in hits if h.get("end") is not None), key=lambda h: h["start"])
+    if not done:
+        raise ValueError("crawl_log() got no finished requests: crawl something, then pass site_log(lab).hits")
+    n = len(done)
+    with plt.rc_context(STYLE):
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, _height_for(n) + 2.0), sharex=True, layout="constrained",
+                                          gridspec_kw={"height_ratios": [_height_for(n), 2.0]})
+    plt.close(fig)
+    origin = done[0]["start"]
+    classes = [_status_class(h["status"]) for h in done]
+    visible = 0.004 * (done[-1]["end"] - origin)
+    top.barh(range(n), [max(h["end"] - h["start"], visible) for h in done], left=[h["start"] - origin for h in done],
+             color=[STATUS_COLORS[c] for c in classes], height=0.7)
+    top.set_ylim(n - 0.5, -0.5)
+    if n <= MAX_LABELLED_BARS:
+        top.set_yticks(range(n), [h["path"] if len(h["path"]) <= 32 else h["path"][:31] + "…" for h in done], fontsize=8)
+    else:
+        top.set_yticks([])
+        top.set_ylabel(f"{n} requests")
+    for label, color in STATUS_COLORS.items():
+        if label in classes:
+            top.barh([0], [0], color=color, label=label)
+    top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    top.set_title(f"{title}: {n} requests in {done[-1]['end'] - origin:.2f} s", loc="left", fontsize=11)
+    gaps = [(b["start"] - origin, (b["start"] - a["start"]) * 1000) for a, b in zip(done, done[1:])]
+    bottom.plot([t for t, _ in gaps], [g for _, g in gaps], linestyle="none", marker="o", markersize=4, color=PALETTE[0], label="gap before each request")
+    if delay is not None:
+        bottom.axhline(delay * 1000, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"crawl delay {delay * 1000:.0f} ms")
+    bottom.set_ylim(bottom=0, top=max([g for _, g in gaps] + [(delay or 0) * 1000]) * 1.3 + 1)
+    bottom.set(xlabel="time since the first request (s)", ylabel="gap (ms)")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    _styled(top)
+    _styled(bottom)
+    return fig
+
+
+def loop_lag_compare(series: Mapping[str, Sequence[LagSample]], *, title: str = "Event-loop lag (how late a 10 ms heartbeat woke up)") -> Figure:
+    """loop_lag() with the legend under the plot: a tall spike at any time stays visible."""
+    fig = loop_lag(series, title=title)
+    ax = fig.axes[0]
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(series), frameon=False)
+    return fig

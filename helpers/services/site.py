@@ -1,9 +1,11 @@
 """The website to scrape: "Loopback News", a small news aggregator.
 
 Deterministic HTML with the things real scrapers meet: a paginated front page,
-article pages, a robots.txt with a disallowed path, a few slow pages and a few
-links that lead to 404.  Plain, semantic markup so BeautifulSoup selectors in
-the lessons stay short.
+article pages, a robots.txt with disallowed paths and a crawl delay, a few slow
+pages and a few links that lead to 404.  Plain, semantic markup so BeautifulSoup
+selectors in the lessons stay short.  The sections a real crawl meets (a wiki
+with cycles and redirects, stories with awkward markup, a large page) are in
+site_sections.py; the log of every request the site answered is in hitlog.py.
 """
 
 from __future__ import annotations
@@ -15,10 +17,20 @@ import math
 from aiohttp import web
 
 from helpers.services import data
+from helpers.services import site_sections
 from helpers.services.gauge import Gauge, gauge_middleware
+from helpers.services.hitlog import HITS_PATH, HitLog, hit_log_middleware, hit_log_routes
 
 SLOW_PAGE_DELAY = 0.3  # seconds; long enough to see on a timeline, short enough to keep lessons fast
-ROBOTS_TXT = "User-agent: *\nDisallow: /admin/\n"
+CRAWL_DELAY = 0.1  # seconds between requests, as robots.txt asks
+ROBOTS_TXT = (
+    "# Loopback News welcomes polite crawlers.\n"
+    "User-agent: *\n"
+    f"Crawl-delay: {CRAWL_DELAY}\n"
+    "Disallow: /admin/\n"
+    "Disallow: /drafts/\n"
+    f"Disallow: {HITS_PATH}\n"
+)
 N_PAGES = math.ceil(data.N_ARTICLES / data.ARTICLES_PER_PAGE)
 
 
@@ -108,9 +120,10 @@ async def html_not_found(request: web.Request, handler) -> web.StreamResponse:
         return page_html("Method not allowed", body, status=405)
 
 
-def build_site_app(gauge: Gauge) -> web.Application:
-    """The website as an aiohttp Application sharing `gauge` with the API."""
-    app = web.Application(middlewares=[gauge_middleware(gauge), html_not_found])
+def build_site_app(gauge: Gauge, hits: HitLog | None = None) -> web.Application:
+    """The website as an aiohttp Application sharing `gauge` with the API, logging to `hits`."""
+    hits = hits or HitLog()
+    app = web.Application(middlewares=[hit_log_middleware(hits), gauge_middleware(gauge, skip_prefix=HITS_PATH), html_not_found])
     app.add_routes(
         [
             web.get("/", front_page),
@@ -118,6 +131,8 @@ def build_site_app(gauge: Gauge) -> web.Application:
             web.get("/user/{name}", user_page),
             web.get("/robots.txt", robots),
             web.get("/admin/{tail:.*}", admin),
+            *site_sections.routes(),
+            *hit_log_routes(hits),
         ]
     )
     return app
