@@ -38,6 +38,7 @@ ENDPOINTS = {
     "GET /chaos/{key}?rate=R&seed=S": "each attempt fails (502/503/504 or a cut connection) with seeded probability R",
     "GET /warmup/{key}?seconds=S": "503 for the first S seconds after this key's first request, then 200",
     "GET /attempts/{key}": "what the keyed fault endpoints saw for this key: attempts, arrival times, statuses, early retries",
+    "DELETE /attempts": "forget every key of the fault endpoints (a fresh start for /script, /chaos, /warmup)",
 }
 
 
@@ -199,6 +200,11 @@ async def attempts(request: web.Request) -> web.Response:
     return web.json_response(log.as_dict(name))
 
 
+async def reset_attempts(request: web.Request) -> web.Response:
+    request.app["fault_logs"].clear()
+    return web.json_response({"reset": True})
+
+
 def install(app: web.Application) -> None:
     """Register this module's routes and per-key state on the API app."""
     app["fault_logs"] = BoundedDict()
@@ -210,5 +216,6 @@ def install(app: web.Application) -> None:
             web.get("/chaos/{key}", chaos),
             web.get("/warmup/{key}", warmup),
             web.get("/attempts/{key}", attempts),
+            web.delete("/attempts", reset_attempts),
         ]
     )
