@@ -95,11 +95,18 @@ def test_items_cursor_of_another_collection_is_refused(lab):
 # --- /big and /cpu ----------------------------------------------------------------------
 
 
+def test_big_chunks_are_whole_lines_made_lazily():
+    chunks = items.big_chunks(1)
+    first = next(chunks)
+    assert first.endswith(b"\n") and 60_000 < len(first) < 70_000
+    assert sum(map(len, chunks)) + len(first) >= 1_000_000
+
+
 def test_big_sends_about_that_many_megabytes_of_ndjson_lines(lab):
     response = get(lab, "/big/2")
     assert response.status_code == 200
     assert 2_000_000 <= len(response.content) < 2_100_000
-    assert int(response.headers["Content-Length"]) == len(response.content)
+    assert response.headers["Transfer-Encoding"] == "chunked"
     lines = response.content.splitlines()
     assert lines[0].startswith(b'{"line": 0,') and lines[-1].endswith(b"}")
 

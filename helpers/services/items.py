@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Iterator
 
 from aiohttp import web
 
@@ -28,7 +29,7 @@ PAD = "x" * 80  # makes each /big line about 100 bytes
 
 ENDPOINTS = {
     "GET /items?total=N&limit=L&seed=S": "a deterministic collection of N items (<= 100000), L per page (<= 1000); follow the `next` URL",
-    "GET /big/{megabytes}": "about that many MB (1-50) of newline-delimited JSON, sent in 64 KiB chunks",
+    "GET /big/{megabytes}": "about that many MB (1-50) of newline-delimited JSON, sent lazily in 64 KiB chunks",
     "GET /cpu": "CPU seconds the service process has used so far (for measuring its capacity)",
 }
 
@@ -70,23 +71,22 @@ async def items(request: web.Request) -> web.Response:
     return web.json_response({"items": page, "next": next_url, "total": total})
 
 
-def big_chunks(megabytes: int) -> list[bytes]:
-    """The /big body as chunks of whole lines, about CHUNK bytes each."""
-    chunks, lines, size, i = [], [], 0, 0
+def big_chunks(megabytes: int) -> Iterator[bytes]:
+    """The /big body as chunks of whole lines, about CHUNK bytes each, made one at a time.
+
+    Lazily: a burst of /big/50 requests must not hold 50 MB per request in the server.
+    """
     target = megabytes * 1_000_000
-    sent = 0
-    while sent + size < target:
-        line = f'{{"line": {i}, "payload": "{PAD}"}}\n'.encode()
-        lines.append(line)
-        size += len(line)
-        i += 1
-        if size >= CHUNK:
-            chunks.append(b"".join(lines))
-            sent += size
-            lines, size = [], 0
-    if lines:
-        chunks.append(b"".join(lines))
-    return chunks
+    sent, i = 0, 0
+    while sent < target:
+        lines, size = [], 0
+        while size < CHUNK and sent + size < target:
+            line = f'{{"line": {i}, "payload": "{PAD}"}}\n'.encode()
+            lines.append(line)
+            size += len(line)
+            i += 1
+        sent += size
+        yield b"".join(lines)
 
 
 async def big(request: web.Request) -> web.StreamResponse:
@@ -97,12 +97,10 @@ async def big(request: web.Request) -> web.StreamResponse:
         raise BadRequest(f"megabytes must be a whole number from 1 to {MAX_MEGABYTES}, got {raw!r}") from None
     if not 1 <= megabytes <= MAX_MEGABYTES:
         raise BadRequest(f"megabytes must be from 1 to {MAX_MEGABYTES}, got {raw!r}")
-    chunks = big_chunks(megabytes)
-    response = web.StreamResponse(
-        headers={"Content-Type": "application/x-ndjson", "Content-Length": str(sum(map(len, chunks)))}
-    )
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    response.enable_chunked_encoding()  # the size is known only at the end
     await response.prepare(request)
-    for chunk in chunks:
+    for chunk in big_chunks(megabytes):
         await response.write(chunk)
     await response.write_eof()
     return response
