@@ -282,5 +282,5 @@ def test_the_api_keeps_fault_logs_in_a_bounded_dict():
     from helpers.services.gauge import Gauge
     from helpers.services.validate import MAX_KEYS
 
-    logs = build_api_app(Gauge())["fault_logs"]
+    logs = build_api_app(Gauge())[faults.FAULT_LOGS]
     assert isinstance(logs, BoundedDict) and logs.cap == MAX_KEYS

@@ -30,6 +30,7 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 10  # seconds
 EARLY_TOLERANCE = 0.05  # seconds: timer granularity, not impatience
 STEP_WORDS = ("drop",)
+FAULT_LOGS: web.AppKey[BoundedDict] = web.AppKey("fault_logs", BoundedDict)  # per-key logs, bounded
 
 ENDPOINTS = {
     "GET /drop?after=B": "promise 10000 bytes, send B (default 100), then cut the connection",
@@ -69,7 +70,7 @@ class KeyLog:
 
 
 def log_for(request: web.Request, name: str) -> KeyLog:
-    logs: BoundedDict[KeyLog] = request.app["fault_logs"]
+    logs: BoundedDict[KeyLog] = request.app[FAULT_LOGS]
     if name not in logs:
         logs[name] = KeyLog()
     return logs[name]
@@ -193,7 +194,7 @@ async def warmup(request: web.Request) -> web.Response:
 
 async def attempts(request: web.Request) -> web.Response:
     name = key(request)
-    logs: BoundedDict[KeyLog] = request.app["fault_logs"]
+    logs: BoundedDict[KeyLog] = request.app[FAULT_LOGS]
     log = logs.get(name)
     if log is None:
         return web.json_response({"key": name, "attempts": 0, "arrivals": [], "statuses": [], "early": 0})
@@ -201,13 +202,13 @@ async def attempts(request: web.Request) -> web.Response:
 
 
 async def reset_attempts(request: web.Request) -> web.Response:
-    request.app["fault_logs"].clear()
+    request.app[FAULT_LOGS].clear()
     return web.json_response({"reset": True})
 
 
 def install(app: web.Application) -> None:
     """Register this module's routes and per-key state on the API app."""
-    app["fault_logs"] = BoundedDict()
+    app[FAULT_LOGS] = BoundedDict()
     app.add_routes(
         [
             web.get("/drop", drop),
