@@ -102,7 +102,7 @@ def test_snapshot_is_json_ready():
     snap = g.snapshot()
     assert set(snap) == {"spans", "start", "next", "total", "generation", "peak", "in_flight", "dropped", "now"}
     assert (snap["start"], snap["next"], snap["total"]) == (0, None, 1)
-    assert snap["spans"] == [{"path": "/x", "start": snap["spans"][0]["start"], "end": snap["spans"][0]["end"], "status": 404}]
+    assert snap["spans"] == [{"path": "/x", "start": snap["spans"][0]["start"], "end": snap["spans"][0]["end"], "status": 404, "conn": None}]
 
 
 # --- over HTTP -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from helpers.services import data
+from helpers.services import data, faults, items
 from helpers.services.body import decode, parse_json, read_bytes
 from helpers.services.gauge import MAX_PAGE_SPANS, Gauge, gauge_middleware
 from helpers.services.keyed import MAX_KEY_LENGTH, BoundedState
@@ -49,6 +49,9 @@ ENDPOINTS = {
     "ANY /anything": "echo the request back (method, path, query, JSON body)",
     "GET /gauge, DELETE /gauge": "server-side request spans and peak concurrency, 5000 spans a page (?start=I; the answer's next says where the next page starts); DELETE resets them",
 }
+
+ENDPOINTS.update(items.ENDPOINTS)  # notebook 09's endpoints: pagination, big bodies, a CPU clock
+ENDPOINTS.update(faults.ENDPOINTS)  # notebook 09's failures on demand
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -347,4 +350,6 @@ def build_api_app(gauge: Gauge) -> web.Application:
             web.delete("/gauge", reset_gauge),
         ]
     )
+    items.install(app)
+    faults.install(app)
     return app
