@@ -40,6 +40,7 @@ CHROMIUM_FLAGS = [
 # The lessons run through the UI. Adding one is a one-line change.
 NOTEBOOKS = [
     "00_start_here.ipynb",
+    "11_async_databases.ipynb",  # a real-work lesson: the ORM, charts, expected-error cells
 ]
 NEWS_QUESTION = "Would you like to get notified about official Jupyter news?"
 SERVER_START = 90.0  # seconds; JupyterLab starts in ~5 s on an idle machine
