@@ -91,7 +91,7 @@ async def _one_call_6_1(run_pool: Callable, lab: Lab, n_workers: int) -> str:
     expect(
         reading.peak == n_workers,
         f"with n_workers={n_workers} the server never saw more than {reading.peak} request(s) at once: start all "
-        f"`n_workers` workers before waiting (create_task for each, then await queue.join())",
+        f"`n_workers` workers (the check uses a different number each time) before waiting: create_task for each, then await queue.join()",
     )
     if run.left_running:
         stubborn = STUBBORN if run.ignored_cancel else ""
@@ -210,9 +210,10 @@ async def check_6_2(safe_worker: Callable[[asyncio.Queue, httpx.AsyncClient, lis
             if state["returned"]:
                 raise Wrong(
                     f"queue.join() was still waiting after {JOIN_TIMEOUT_6_2:g} s: {state['returned']} of your workers returned "
-                    f"while {state['unfinished']} URL(s) were still to come. More items can arrive after the queue was empty "
-                    "for a moment, so a worker loops with `while True:` and waits in `await queue.get()`, "
-                    "not `while not queue.empty()`; the caller stops it after join()"
+                    f"while {state['unfinished']} URL(s) were still waiting, and a worker never returns by itself. It loops with "
+                    "`while True:`, carries on with the next item whatever happened to the last one (no return or break after an error), "
+                    "and waits in `await queue.get()`, not `while not queue.empty()`: more items can arrive after the queue "
+                    "was empty for a moment. The caller stops the workers after join()"
                 )
             raise Wrong(
                 f"queue.join() was still waiting after {JOIN_TIMEOUT_6_2:g} s: some item never got its task_done(). Every get() "
@@ -230,7 +231,7 @@ async def check_6_2(safe_worker: Callable[[asyncio.Queue, httpx.AsyncClient, lis
         expect(
             state["alive"] == WORKERS_6_2,
             f"only {state['alive']} of {WORKERS_6_2} workers were still serving the queue at the end: after an item "
-            "(failed or not) a worker carries on with the next one, with `while True:`; it never returns by itself",
+            "(failed or not) a worker carries on with the next one, with `while True:`; a worker never returns by itself",
         )
         ok, failed = outcome["ok"], outcome["failed"]
         every = ok + failed

@@ -149,7 +149,7 @@ async def check_7_2(fetch_within: Callable[[httpx.AsyncClient, list[str], float]
                     f"/delay/{delay} finishes well before the {DEADLINE} s deadline, so its entry should be its JSON body, got {got!r:.80}; are results stored at the URL's own index?",
                 )
             else:
-                expect(got is None, f"/delay/{delay} cannot finish within {DEADLINE} s, so its entry should be None, got {got!r:.80}")
+                expect(got is None, f"/delay/{delay} cannot finish within {DEADLINE} s, so its entry should be None, got {got!r:.80}; are results stored at the URL's own index?")
         expect(elapsed < DEADLINE + SLACK, f"fetch_within took {elapsed:.2f} s, but the whole group had a {DEADLINE} s deadline: start every request at once and put ONE asyncio.timeout around all of them")
         peak = lab.gauge().peak
         expect(peak >= len(urls), f"the server saw at most {peak} request(s) at once: start all {len(urls)} together (TaskGroup or gather) inside the deadline")

@@ -14,7 +14,7 @@ from helpers.exercises.sandbox import RESPONSE_HINT, is_response, not_finished, 
 from helpers.lab import Lab
 from helpers.services import data
 from helpers.timing import LoopLagMonitor
-from helpers.work import sum_of_squares
+from helpers.work import calibrate
 
 # Exercise 8.1: a blocking client, kept off the event loop
 N_USERS = 4
@@ -66,23 +66,6 @@ async def check_8_1(fetch_all_blocking: Callable[[list[str]], Awaitable[list[dic
     return await run_check("8.1", attempt, verify, timeout=CALL_TIMEOUT + 5)
 
 
-def unit_of_work(target: float = UNIT) -> int:
-    """The n for which sum_of_squares(n) takes about `target` s in this process, on this machine, now.
-
-    Measured, not assumed: a fixed n is 0.05 s on a fast CPU, too short for a
-    blocked loop to stand out from a busy machine's noise.
-    """
-    n, best = 50_000, float("inf")
-    while True:
-        for _ in range(2):
-            started = time.perf_counter()
-            sum_of_squares(n)
-            best = min(best, time.perf_counter() - started)
-        if best >= 0.02 or n >= 50_000_000:
-            return max(10_000, int(n * target / best))
-        n, best = n * 4, float("inf")
-
-
 class CountingPool(ProcessPoolExecutor):
     """A process pool that remembers how much work it was given, and how much at once."""
 
@@ -118,7 +101,7 @@ async def check_8_2(squares_in_processes: Callable[[ProcessPoolExecutor, list[in
     async def attempt() -> tuple[object, float, int, int]:
         if is_stub(squares_in_processes):
             raise NotAttempted
-        unit_n = unit_of_work()
+        unit_n = calibrate(UNIT)  # sized from a measurement: long enough on a fast CPU too
         state["unit_s"] = UNIT
         ns = [f * unit_n + random.randrange(1000) for f in FACTORS]  # unpredictable, different sizes
         state["ns"] = ns
