@@ -86,9 +86,11 @@ async def _one_call_5_1(fetch_limited: Callable, lab: Lab, limit: int) -> str:
     expect(lag.max_lag < MAX_LAG_5_1, f"the event loop froze for {lag.max_lag * 1000:.0f} ms: a blocking call (time.sleep, a sync HTTP client) in a coroutine stops every other request. Use `await client.get(url)` and `await asyncio.sleep`")
     peak = reading.peak
     if peak > limit:
-        if peak >= n:
-            raise Wrong(f"with limit={limit} the server saw all {peak} requests at once: create ONE asyncio.Semaphore(limit) shared by all the tasks (a new one per request limits nothing), and do the request inside `async with sem:`")
-        raise Wrong(f"with limit={limit} the server saw {peak} requests at once: the semaphore must be asyncio.Semaphore(limit), created once from the `limit` argument (the check uses a different limit each time), with the request inside `async with sem:`")
+        raise Wrong(
+            f"with limit={limit} the server saw {peak} requests at once: create ONE asyncio.Semaphore(limit) from the "
+            "`limit` argument (the check uses a different limit each time), shared by all the tasks (a new one per "
+            "request limits nothing), and do the request inside `async with sem:`"
+        )
     if peak == 1:
         raise Wrong(f"the server never saw more than 1 request at once (limit={limit}), so the requests ran one after another: start all the tasks together (gather) and let the semaphore hold back all but `limit`")
     if peak < limit:
