@@ -168,8 +168,13 @@ STUBBORN = (
 
 def not_finished(name: str, timeout: float, run: Run, hint: str) -> Wrong:
     """The Wrong to raise when the learner's code did not finish within `timeout`."""
-    extra = STUBBORN if run.ignored_cancel else ""
-    return Wrong(f"{name} was still running after {timeout:g} s. {hint}{extra}")
+    if run.ignored_cancel:  # the likeliest cause of the hang, and the one to fix first
+        return Wrong(
+            f"{name} was still running after {timeout:g} s, and it ignored cancellation: never catch CancelledError "
+            "(or BaseException, or use a bare `except:`) without re-raising it. A task that swallows it cannot be "
+            "stopped, and whoever awaits it (gather, TaskGroup, a timeout) waits forever"
+        )
+    return Wrong(f"{name} was still running after {timeout:g} s. {hint}")
 
 
 def is_response(value: object) -> bool:
