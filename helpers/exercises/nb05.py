@@ -26,7 +26,8 @@ from helpers.timing import LoopLagMonitor
 SLOW_5_1, FAST_5_1 = 0.4, 0.05  # seconds; one slow request per group of `limit`
 GROUPS_5_1 = 3  # each call fetches GROUPS_5_1 * limit URLs
 IDLE_5_1 = 0.25  # s with >= 2 free slots while URLs wait: batching idles ~0.7 s, a semaphore ~0
-MAX_LAG_5_1 = 0.15  # s; a blocking call (time.sleep, a sync client) freezes the loop longer
+MAX_LAG_5_1 = 0.8  # s; a sync client fetching the URLs freezes the loop for 1.5 s or more; a busy machine stalls it < 0.5 s
+MAX_LAG_5_2 = 0.2  # s; time.sleep(reset time) freezes it for about one window (0.3 s)
 CALL_TIMEOUT_5_1 = 5.0  # s per call; one at a time would need about 1.5-2.5 s
 
 N_5_2 = 12
@@ -137,7 +138,7 @@ async def check_5_2(get_all_politely: Callable[[httpx.AsyncClient, list[str]], A
             raise not_finished("get_all_politely", TIMEOUT_5_2, run, "Do your retries stop once a request succeeds, and does each wait only as long as the server asks?")
         raise_error(run)
         expect(
-            lag.max_lag < MAX_LAG_5_1,
+            lag.max_lag < MAX_LAG_5_2,
             f"the event loop froze for {lag.max_lag * 1000:.0f} ms: time.sleep() (or a sync client) blocks every other task. Wait with `await asyncio.sleep(seconds)`",
         )
         return run.value

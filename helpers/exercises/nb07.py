@@ -19,7 +19,7 @@ from helpers.timing import LoopLagMonitor
 # Exercise 7.1: one request, one deadline; four calls with values the learner cannot predict
 SLOW, TRICKLE_LINES, TRICKLE_INTERVAL = 1.5, 20, 0.1  # the trickle sends a line every 0.1 s for 1.9 s
 CALL_TIMEOUT = 4.0  # s per call: longer than any of the requests takes without a deadline
-MAX_LAG = 0.15  # s; a blocking call (a sync client, time.sleep) freezes the loop for longer
+MAX_LAG = 0.6  # s; a sync client on the trickling response freezes the loop for 1.9 s; a busy machine stalls it < 0.5 s
 # Exercise 7.2: one deadline for a whole group; every delay is far from the deadline
 DELAYS = (0.1, 0.9, 0.15, 1.2, 0.1, 0.8)
 DEADLINE = 0.5
