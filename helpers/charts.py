@@ -164,7 +164,8 @@ def scaling(workers: Sequence[int], seconds: Sequence[float], *, title: str = "S
     base = seconds[0]
     fig, (ax,) = _figure(3.4)
     ideal = [min(n, cores) if cores else n for n in workers]
-    ax.plot(workers, ideal, color=IDEAL_COLOR, linestyle="--", label="ideal" + (f" ({cores} cores)" if cores else ""))
+    # on top of the measured line: a near-ideal measurement must not hide the reference it is compared with
+    ax.plot(workers, ideal, color=IDEAL_COLOR, linestyle="--", label="ideal" + (f" ({cores} cores)" if cores else ""), zorder=4)
     speedups = [base / s for s in seconds]
     ax.plot(workers, speedups, color=PALETTE[0], marker="o", linewidth=2, label="measured")
     for n, s in zip(workers, speedups):

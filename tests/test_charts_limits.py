@@ -40,3 +40,9 @@ def test_bars_can_say_what_was_measured():
     assert ax.get_xlabel() == "wall time per round (s)"
     (ax,) = axes_of(charts.bars({"a": 1.0}))
     assert ax.get_xlabel() == "s"  # unchanged default
+
+
+def test_scaling_draws_the_ideal_over_a_near_ideal_measurement():
+    (ax,) = axes_of(charts.scaling([1, 2], [1.0, 0.5], cores=2))
+    ideal, measured = ax.get_lines()
+    assert ideal.get_zorder() > measured.get_zorder()
