@@ -169,7 +169,8 @@ def scaling(workers: Sequence[int], seconds: Sequence[float], *, title: str = "S
     speedups = [base / s for s in seconds]
     ax.plot(workers, speedups, color=PALETTE[0], marker="o", linewidth=2, label="measured")
     for n, s in zip(workers, speedups):
-        ax.annotate(f"×{s:.1f}", (n, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=9)
+        ax.annotate(f"×{s:.1f}", (n, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=9, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})  # readable over the ideal line
     ax.set(xlabel="workers", ylabel="speedup")
     ax.set_xticks(list(workers))
     ax.set_ylim(0, max(max(ideal), max(speedups)) * 1.2)
