@@ -24,8 +24,8 @@ CALL_TIMEOUT = 8.0  # s; one request after another takes 1.2 s
 
 # Exercise 8.2: CPU-bound work in a process pool, sized from a measurement on this machine
 UNIT = 0.2  # target seconds of one unit of work, measured in this process
-FACTORS = (2, 1, 1, 2, 1, 1)  # job sizes in units: the first job finishes after the second
-LAG_UNITS = 2.5  # waiting for the results in the loop's thread freezes it for 4 units (0.8 s) or more
+FACTORS = (3, 1, 1, 1, 1, 1)  # job sizes in units: the second worker finishes two jobs before the first one is done
+LAG_UNITS = 2.5  # waiting for the results in the loop's thread freezes it for 4 units (0.8 s) or more (8 units / 2 workers)
 
 
 async def check_8_1(fetch_all_blocking: Callable[[list[str]], Awaitable[list[dict]]], lab: Lab) -> Result:
