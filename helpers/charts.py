@@ -18,6 +18,7 @@ from helpers.timing import LagSample, Span, wall_time
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#555555", "#F0E442"]  # no vermillion: it marks the ideal
 IDEAL_COLOR = "#D55E00"
+LIMIT_COLOR = "#333333"  # a limit line (in_flight, queue_depth): no series has this colour
 WIDTH = 9.0
 MAX_LABELLED_BARS = 30
 
@@ -145,9 +146,9 @@ def in_flight(series: Mapping[str, tuple[Sequence[float], Sequence[int]]], *, ti
         raise ValueError("in_flight() needs a dict of label -> (times, levels)")
     fig, (ax,) = _figure(3.2)
     for i, (label, (times, levels)) in enumerate(series.items()):
-        ax.step(times, levels, where="post", color=PALETTE[i % len(PALETTE)], linewidth=1.8, label=f"{label} (peak {max(levels)})")
-    if limit is not None:
-        ax.axhline(limit, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"limit {limit}")
+        ax.step(times, levels, where="post", color=PALETTE[i % len(PALETTE)], linewidth=1.8, label=f"{label} (peak {max(levels)})", zorder=3)
+    if limit is not None:  # behind the series and in no series' colour: the plateau it marks stays visible
+        ax.axhline(limit, color=LIMIT_COLOR, linestyle=(0, (1, 2)), linewidth=1.0, label=f"limit {limit}", zorder=2)
     ax.set(xlabel="time since gauge reset (s)", ylabel="requests in flight")
     top = max([max(levels) for _, levels in series.values()] + [limit or 0])
     ax.set_ylim(0, top * 1.4 + 1)  # headroom so the legend never covers a plateau
@@ -183,11 +184,13 @@ def scaling(workers: Sequence[int], seconds: Sequence[float], *, title: str = "S
     base = seconds[0]
     fig, (ax,) = _figure(3.4)
     ideal = [min(n, cores) if cores else n for n in workers]
-    ax.plot(workers, ideal, color=IDEAL_COLOR, linestyle="--", label="ideal" + (f" ({cores} cores)" if cores else ""))
+    # on top of the measured line: a near-ideal measurement must not hide the reference it is compared with
+    ax.plot(workers, ideal, color=IDEAL_COLOR, linestyle="--", label="ideal" + (f" ({cores} cores)" if cores else ""), zorder=4)
     speedups = [base / s for s in seconds]
     ax.plot(workers, speedups, color=PALETTE[0], marker="o", linewidth=2, label="measured")
     for n, s in zip(workers, speedups):
-        ax.annotate(f"×{s:.1f}", (n, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=9)
+        ax.annotate(f"×{s:.1f}", (n, s), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=9, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})  # readable over the ideal line
     ax.set(xlabel="workers", ylabel="speedup")
     ax.set_xticks(list(workers))
     ax.set_ylim(0, max(max(ideal), max(speedups)) * 1.2)
@@ -201,18 +204,22 @@ def queue_depth(samples: Sequence[tuple[float, int]], *, maxsize: int | None = N
     if not samples:
         raise ValueError("queue_depth() needs a list of (seconds, qsize) samples")
     fig, (ax,) = _figure(3.2)
-    ax.step([t for t, _ in samples], [d for _, d in samples], where="post", color=PALETTE[0], linewidth=1.8, label="items waiting")
-    if maxsize:
-        ax.axhline(maxsize, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"maxsize {maxsize}")
+    ax.step([t for t, _ in samples], [d for _, d in samples], where="post", color=PALETTE[0], linewidth=1.8, label="items waiting", zorder=3)
+    if maxsize:  # behind the series, so the plateau at maxsize stays visible
+        ax.axhline(maxsize, color=LIMIT_COLOR, linestyle=(0, (1, 2)), linewidth=1.0, label=f"maxsize {maxsize}", zorder=2)
     ax.set(xlabel="time (s)", ylabel="queue size")
-    ax.set_ylim(bottom=0)
+    top = max([d for _, d in samples] + [maxsize or 0])
+    ax.set_ylim(0, top * 1.4 + 1)  # headroom so the legend never covers a plateau
     ax.legend(loc="upper right", frameon=True, framealpha=0.9)
     ax.set_title(title, loc="left", fontsize=11)
     return fig
 
 
-def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = "s", reference: float | None = None, reference_label: str = "ideal") -> Figure:
-    """Horizontal bars for a few named measurements, with an optional reference line."""
+def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = "s", reference: float | None = None, reference_label: str = "ideal", xlabel: str | None = None) -> Figure:
+    """Horizontal bars for a few named measurements, with an optional reference line.
+
+    `xlabel` says what was measured, e.g. "time per round (s)"; without it the axis shows the unit.
+    """
     if not values or any(not math.isfinite(v) for v in values.values()):
         raise ValueError("bars() needs a dict of label -> finite number")
     fig, (ax,) = _figure(_height_for(len(values)))
@@ -226,7 +233,7 @@ def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = 
     ax.set_ylim(len(labels) - 0.5, -0.5)
     right = max(list(values.values()) + [reference or 0])
     ax.set_xlim(0, right * 1.18 if right > 0 else 1)
-    ax.set_xlabel(f"{unit}")
+    ax.set_xlabel(xlabel or unit)
     ax.set_title(title, loc="left", fontsize=11)
     return fig
 

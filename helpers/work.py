@@ -8,6 +8,8 @@ defined in a notebook's __main__ cannot be found there.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 
@@ -50,3 +52,54 @@ def blocking_io(seconds: float) -> float:
 def checksum(payload: bytes) -> int:
     """Cheap work on a big argument: the cost is in pickling `payload` to the worker."""
     return sum(payload[::4096])
+
+
+def send_text(sock: socket.socket, text: str) -> int:
+    """Write `text` to a socket the parent process handed over: sockets CAN be sent to a pool."""
+    return sock.send(text.encode())
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on, not how many the machine has.
+
+    A container or a JupyterHub spawner often limits a kernel to a few of the
+    host's cores; os.cpu_count() still reports all of them.
+    """
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+: honours affinity (and -X cpu_count)
+        count = os.process_cpu_count()
+    elif hasattr(os, "sched_getaffinity"):  # Linux and some Unixes, before 3.13
+        count = len(os.sched_getaffinity(0))
+    else:  # macOS, Windows before 3.13
+        count = os.cpu_count()
+    return max(1, count or 1)
+
+
+def pool_size(cap: int = 4) -> int:
+    """Worker processes for a teaching pool: the usable CPUs, at most `cap`.
+
+    On a 64-core classroom server shared by 60 learners, sizing pools from
+    os.cpu_count() would start thousands of processes at once.
+    """
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ValueError(f"cap must be a whole number >= 1, got {cap!r}")
+    return min(cap, usable_cpus())
+
+
+def calibrate(target: float = 0.15) -> int:
+    """The n for which sum_of_squares(n) takes about `target` seconds here and now.
+
+    Measured, not assumed: a fixed n takes 0.05 s on a fast CPU and 0.5 s on a
+    slow or busy one, which makes timing demonstrations unconvincing or slow.
+    """
+    if not 0.001 <= target <= 5:
+        raise ValueError(f"target must be between 0.001 and 5 seconds, got {target!r}")
+    n = 50_000
+    while True:
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            sum_of_squares(n)
+            best = min(best, time.perf_counter() - started)
+        if best >= 0.02 or n >= 50_000_000:
+            return max(1_000, int(n * target / best))
+        n *= 4

@@ -1,29 +1,111 @@
-"""Checkers of notebook 05 against the real services: stub, wrong answers, right answer."""
+"""Notebook 05's checkers against the real services: stub, right answers written several ways,
+and the wrong answers a struggling learner writes, each of which must get its specific hint.
+
+The same answers are the checker-attack set (/tmp/attack-core-b/ex_5_*.py when it was run).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import time
 
 import httpx
 
+import pytest
+
 from helpers.checks import Outcome
-from helpers.exercises import nb05
+from helpers.exercises import nb05 as checkers
+
+lab = None  # set by the `use_lab` fixture: some wrong answers hard-code URLs of this lab
 
 
-def run(coro):
-    return asyncio.run(coro)
+@pytest.fixture(autouse=True)
+def use_lab(lab):
+    globals()["lab"] = lab
+    yield
 
 
-# --- 5.1 -------------------------------------------------------------------------------
+def check(checker, answer, lab):
+    return asyncio.run(checker(answer, lab))
 
+# --- Exercise 5.1 ----------------------------------------------------------------------
 
-async def fetch_limited_stub(client, urls, limit):
+async def a51_stub(client, urls, limit):
     ...
 
 
-async def fetch_limited_right(client, urls, limit):
+async def a51_solution(client, urls, limit):
     sem = asyncio.Semaphore(limit)
+
+    async def fetch(url):
+        async with sem:
+            response = await client.get(url)
+            return response.json()
+
+    return await asyncio.gather(*(fetch(u) for u in urls))
+
+
+async def a51_alt_taskgroup(client, urls, limit):
+    sem = asyncio.Semaphore(limit)
+    results = [None] * len(urls)
+
+    async def fetch(i, url):
+        async with sem:
+            results[i] = (await client.get(url)).json()
+
+    async with asyncio.TaskGroup() as tg:
+        for i, url in enumerate(urls):
+            tg.create_task(fetch(i, url))
+    return results
+
+
+async def a51_alt_workers(client, urls, limit):
+    queue = asyncio.Queue()
+    for i, u in enumerate(urls):
+        queue.put_nowait((i, u))
+    results = [None] * len(urls)
+
+    async def worker():
+        while not queue.empty():
+            i, u = queue.get_nowait()
+            results[i] = (await client.get(u)).json()
+
+    await asyncio.gather(*(worker() for _ in range(limit)))
+    return results
+
+
+async def a51_completion_order(client, urls, limit):
+    sem = asyncio.Semaphore(limit)
+
+    async def fetch(url):
+        async with sem:
+            return (await client.get(url)).json()
+
+    return [await f for f in asyncio.as_completed([fetch(u) for u in urls])]
+
+
+async def a51_append_when_done(client, urls, limit):
+    sem = asyncio.Semaphore(limit)
+    results = []
+
+    async def fetch(url):
+        async with sem:
+            results.append((await client.get(url)).json())
+
+    await asyncio.gather(*(fetch(u) for u in urls))
+    return results
+
+
+async def a51_batches(client, urls, limit):
+    results = []
+    for i in range(0, len(urls), limit):
+        a51_responses = await asyncio.gather(*(client.get(u) for u in urls[i:i + limit]))
+        results.extend(r.json() for r in a51_responses)
+    return results
+
+
+async def a51_semaphore_minus_one(client, urls, limit):
+    sem = asyncio.Semaphore(limit - 1)
 
     async def fetch(url):
         async with sem:
@@ -32,12 +114,17 @@ async def fetch_limited_right(client, urls, limit):
     return await asyncio.gather(*(fetch(u) for u in urls))
 
 
-async def fetch_limited_no_limit(client, urls, limit):
-    responses = await asyncio.gather(*(client.get(u) for u in urls))
-    return [r.json() for r in responses]
+async def a51_hard_coded_limit(client, urls, limit):
+    sem = asyncio.Semaphore(4)
+
+    async def fetch(url):
+        async with sem:
+            return (await client.get(url)).json()
+
+    return await asyncio.gather(*(fetch(u) for u in urls))
 
 
-async def fetch_limited_semaphore_per_call(client, urls, limit):
+async def a51_semaphore_per_call(client, urls, limit):
     async def fetch(url):
         async with asyncio.Semaphore(limit):
             return (await client.get(url)).json()
@@ -45,80 +132,86 @@ async def fetch_limited_semaphore_per_call(client, urls, limit):
     return await asyncio.gather(*(fetch(u) for u in urls))
 
 
-async def fetch_limited_sequential(client, urls, limit):
+async def a51_responses(client, urls, limit):
     sem = asyncio.Semaphore(limit)
-    results = []
-    for url in urls:
+
+    async def fetch(url):
         async with sem:
-            results.append((await client.get(url)).json())
-    return results
+            return await client.get(url)
+
+    return await asyncio.gather(*(fetch(u) for u in urls))
 
 
-async def fetch_limited_completion_order(client, urls, limit):
+async def a51_blocking_sync_client(client, urls, limit):
+    return [httpx.get(u).json() for u in urls]
+
+
+async def a51_sequential(client, urls, limit):
+    return [(await client.get(u)).json() for u in urls]
+
+
+async def a51_hard_coded(client, urls, limit):
+    return [{"delay": 0.2, "key": f"ex51-{i}"} for i in range(len(urls))]
+
+
+async def a51_swallow_cancel(client, urls, limit):
     sem = asyncio.Semaphore(limit)
 
     async def fetch(url):
         async with sem:
             return (await client.get(url)).json()
 
-    return [await f for f in asyncio.as_completed([fetch(u) for u in reversed(urls)])]
+    while True:
+        try:
+            await asyncio.sleep(100)
+        except asyncio.CancelledError:
+            pass
 
 
 def test_5_1_stub_is_not_attempted(lab, capsys):
-    assert run(nb05.check_5_1(fetch_limited_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
+    assert check(checkers.check_5_1, a51_stub, lab).outcome is Outcome.NOT_ATTEMPTED
     assert "not attempted" in capsys.readouterr().out
 
 
-def test_5_1_right_answer_passes(lab):
-    result = run(nb05.check_5_1(fetch_limited_right, lab))
+@pytest.mark.parametrize("answer", [a51_solution, a51_alt_taskgroup, a51_alt_workers])
+def test_5_1_right_answers_pass(lab, answer):
+    result = check(checkers.check_5_1, answer, lab)
     assert result.outcome is Outcome.PASSED, result.message
 
 
-def test_5_1_no_limit_is_wrong(lab):
-    result = run(nb05.check_5_1(fetch_limited_no_limit, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "more than limit=4" in result.message and "ONE asyncio.Semaphore" in result.message
+WRONG_5_1 = [
+    (a51_completion_order, 'not in the order of `urls`'),
+    (a51_append_when_done, 'not in the order of `urls`'),
+    (a51_batches, 'in batches'),
+    (a51_semaphore_minus_one, 'create the semaphore with exactly `limit` units'),
+    (a51_hard_coded_limit, 'the check uses a different limit each time'),
+    (a51_semaphore_per_call, 'a new one per request limits nothing'),
+    (a51_responses, 'return response.json(), not the Response'),
+    (a51_blocking_sync_client, 'the event loop froze'),
+    (a51_sequential, 'ran one after another'),
+    (a51_hard_coded, 'not the answers to the URLs you were given'),
+    (a51_swallow_cancel, 'ignored cancellation'),
+]
 
 
-def test_5_1_semaphore_per_call_is_wrong(lab):
-    result = run(nb05.check_5_1(fetch_limited_semaphore_per_call, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "a new one per request limits nothing" in result.message
+@pytest.mark.parametrize(("answer", "hint"), WRONG_5_1, ids=[f.__name__ for f, _ in WRONG_5_1])
+def test_5_1_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_5_1, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
+
+# --- Exercise 5.2 ----------------------------------------------------------------------
+
+async def a52_stub(client, urls):
+    ...
 
 
-def test_5_1_sequential_is_wrong(lab):
-    result = run(nb05.check_5_1(fetch_limited_sequential, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "never saw more than 1 request(s) at once" in result.message
-
-
-def test_5_1_completion_order_is_wrong(lab):
-    result = run(nb05.check_5_1(fetch_limited_completion_order, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "not in the order of `urls`" in result.message
-
-
-def test_5_1_none_is_wrong(lab):
-    async def forgot_return(client, urls, limit):
-        await fetch_limited_right(client, urls, limit)
-
-    result = run(nb05.check_5_1(forgot_return, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "forget `return`" in result.message
-
-
-# --- 5.2 -------------------------------------------------------------------------------
-
-
-async def politely_stub(client, urls):
-    raise NotImplementedError
-
-
-async def politely_right(client, urls):
+async def a52_solution(client, urls):
     async def get(url):
         for _ in range(20):
             response = await client.get(url)
             if response.status_code != 429:
+                response.raise_for_status()
                 return response.json()
             await asyncio.sleep(float(response.headers["X-RateLimit-Reset-After"]))
         raise RuntimeError("gave up")
@@ -126,20 +219,19 @@ async def politely_right(client, urls):
     return await asyncio.gather(*(get(u) for u in urls))
 
 
-async def politely_retry_after_only(client, urls):
-    """Honours the coarse standard header only (whole seconds): slow, but correct."""
-
-    async def get(url):
+async def a52_alt_retry_after(client, urls):
+    results = []
+    for url in urls:
         while True:
             response = await client.get(url)
             if response.status_code != 429:
-                return response.json()
+                results.append(response.json())
+                break
             await asyncio.sleep(float(response.headers["Retry-After"]))
+    return results
 
-    return await asyncio.gather(*(get(u) for u in urls))
 
-
-async def politely_semaphore_only(client, urls):
+async def a52_semaphore_only(client, urls):
     sem = asyncio.Semaphore(4)
 
     async def get(url):
@@ -149,9 +241,7 @@ async def politely_semaphore_only(client, urls):
     return await asyncio.gather(*(get(u) for u in urls))
 
 
-async def politely_hammer(client, urls):
-    """Retries at once, without waiting: succeeds eventually, but floods the server with refused requests."""
-
+async def a52_hammer(client, urls):
     async def get(url):
         while True:
             response = await client.get(url)
@@ -161,36 +251,68 @@ async def politely_hammer(client, urls):
     return await asyncio.gather(*(get(u) for u in urls))
 
 
-def test_5_2_stub_is_not_attempted(lab):
-    assert run(nb05.check_5_2(politely_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
+async def a52_responses(client, urls):
+    async def get(url):
+        while True:
+            response = await client.get(url)
+            if response.status_code != 429:
+                return response
+            await asyncio.sleep(float(response.headers["X-RateLimit-Reset-After"]))
+
+    return await asyncio.gather(*(get(u) for u in urls))
 
 
-def test_5_2_right_answer_passes(lab):
-    result = run(nb05.check_5_2(politely_right, lab))
+async def a52_drops_refused(client, urls):
+    a52_responses = await asyncio.gather(*(client.get(u) for u in urls))
+    return [r.json() for r in a52_responses if r.status_code == 200]
+
+
+async def a52_blocking_sleep(client, urls):
+    results = []
+    for url in urls:
+        while True:
+            response = await client.get(url)
+            if response.status_code != 429:
+                results.append(response.json())
+                break
+            time.sleep(float(response.headers["X-RateLimit-Reset-After"]))
+    return results
+
+
+async def a52_forever(client, urls):
+    async def get(url):
+        while True:
+            response = await client.get(url)
+            if response.status_code == 200 and response.json().get("count") == 99:
+                return response.json()
+            await asyncio.sleep(0.3)
+
+    return await asyncio.gather(*(get(u) for u in urls))
+
+
+def test_5_2_stub_is_not_attempted(lab, capsys):
+    assert check(checkers.check_5_2, a52_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+    assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [a52_solution, a52_alt_retry_after])
+def test_5_2_right_answers_pass(lab, answer):
+    result = check(checkers.check_5_2, answer, lab)
     assert result.outcome is Outcome.PASSED, result.message
 
 
-def test_5_2_retry_after_header_passes(lab):
-    result = run(nb05.check_5_2(politely_retry_after_only, lab))
-    assert result.outcome is Outcome.PASSED, result.message
+WRONG_5_2 = [
+    (a52_semaphore_only, 'not how many start per second'),
+    (a52_hammer, 'retried without waiting'),
+    (a52_responses, 'return response.json(), not the Response'),
+    (a52_drops_refused, 'one per URL'),
+    (a52_blocking_sleep, 'the event loop froze'),
+    (a52_forever, 'was still running after'),
+]
 
 
-def test_5_2_semaphore_only_is_wrong(lab):
-    result = run(nb05.check_5_2(politely_semaphore_only, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "429 refusals" in result.message and "not how many start per second" in result.message
-
-
-def test_5_2_hammering_is_wrong(lab):
-    result = run(nb05.check_5_2(politely_hammer, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "retried without waiting" in result.message
-
-
-def test_5_2_returns_responses_not_json_is_wrong(lab):
-    async def responses_not_bodies(client, urls):
-        return [await client.get(u) for u in urls]
-
-    result = run(nb05.check_5_2(responses_not_bodies, lab))
-    assert result.outcome is Outcome.WRONG
-    assert "response.json()" in result.message
+@pytest.mark.parametrize(("answer", "hint"), WRONG_5_2, ids=[f.__name__ for f, _ in WRONG_5_2])
+def test_5_2_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_5_2, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message

@@ -1,27 +1,40 @@
-"""Notebook 07's checkers against the real services: stub, wrong answers, right answers."""
+"""Notebook 07's checkers against the real services: stub, right answers written several ways,
+and the wrong answers a struggling learner writes, each of which must get its specific hint.
+
+The same answers are the checker-attack set (/tmp/attack-core-b/ex_7_*.py when it was run).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
+import pytest
+
 from helpers.checks import Outcome
-from helpers.exercises import nb07 as ex
+from helpers.exercises import nb07 as checkers
+
+lab = None  # set by the `use_lab` fixture: some wrong answers hard-code URLs of this lab
 
 
-def run(checker, answer, lab):
+@pytest.fixture(autouse=True)
+def use_lab(lab):
+    globals()["lab"] = lab
+    yield
+
+
+def check(checker, answer, lab):
     return asyncio.run(checker(answer, lab))
 
+# --- Exercise 7.1 ----------------------------------------------------------------------
 
-# --- Exercise 7.1: fetch_or_none -------------------------------------------------------
-
-
-async def fetch_or_none_stub(client, url, seconds):
+async def a71_stub(client, url, seconds):
     ...
 
 
-async def fetch_or_none_right(client, url, seconds):
+async def a71_solution(client, url, seconds):
     try:
         async with asyncio.timeout(seconds):
             response = await client.get(url)
@@ -30,7 +43,7 @@ async def fetch_or_none_right(client, url, seconds):
         return None
 
 
-async def fetch_or_none_wait_for(client, url, seconds):
+async def a71_alt_wait_for(client, url, seconds):
     try:
         response = await asyncio.wait_for(client.get(url), seconds)
     except TimeoutError:
@@ -38,18 +51,56 @@ async def fetch_or_none_wait_for(client, url, seconds):
     return response.json()
 
 
-async def fetch_or_none_no_deadline(client, url, seconds):
-    response = await client.get(url)
+async def a71_alt_timeout_at(client, url, seconds):
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout_at(loop.time() + seconds):
+            return (await client.get(url)).json()
+    except TimeoutError:
+        return None
+
+
+async def a71_wait_not_cancel(client, url, seconds):
+    task = asyncio.create_task(client.get(url))
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        return None
+    return task.result().json()
+
+
+async def a71_shielded(client, url, seconds):
+    try:
+        response = await asyncio.wait_for(asyncio.shield(client.get(url)), seconds)
+    except TimeoutError:
+        return None
     return response.json()
 
 
-async def fetch_or_none_lets_it_escape(client, url, seconds):
+async def a71_httpx_timeout(client, url, seconds):
+    try:
+        return (await client.get(url, timeout=seconds)).json()
+    except httpx.TimeoutException:
+        return None
+
+
+async def a71_hard_coded_deadline(client, url, seconds):
+    try:
+        async with asyncio.timeout(0.5):
+            return (await client.get(url)).json()
+    except TimeoutError:
+        return None
+
+
+async def a71_no_deadline(client, url, seconds):
+    return (await client.get(url)).json()
+
+
+async def a71_escapes(client, url, seconds):
     async with asyncio.timeout(seconds):
-        response = await client.get(url)
-        return response.json()
+        return (await client.get(url)).json()
 
 
-async def fetch_or_none_returns_response(client, url, seconds):
+async def a71_returns_response(client, url, seconds):
     try:
         async with asyncio.timeout(seconds):
             return await client.get(url)
@@ -57,46 +108,81 @@ async def fetch_or_none_returns_response(client, url, seconds):
         return None
 
 
-def test_7_1_stub_is_not_attempted(lab):
-    assert run(ex.check_7_1, fetch_or_none_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+async def a71_blocking_client(client, url, seconds):
+    try:
+        return httpx.get(url, timeout=seconds).json()
+    except httpx.TimeoutException:
+        return None
 
 
-def test_7_1_no_deadline_is_wrong(lab):
-    result = run(ex.check_7_1, fetch_or_none_no_deadline, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "asyncio.timeout" in result.message and "return None" in result.message
+async def a71_timeout_after_await(client, url, seconds):
+    response = await client.get(url)
+    try:
+        async with asyncio.timeout(seconds):
+            return response.json()
+    except TimeoutError:
+        return None
 
 
-def test_7_1_escaping_timeout_is_wrong(lab):
-    result = run(ex.check_7_1, fetch_or_none_lets_it_escape, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "let TimeoutError escape" in result.message
+async def a71_always_none(client, url, seconds):
+    return None
 
 
-def test_7_1_response_object_is_wrong(lab):
-    result = run(ex.check_7_1, fetch_or_none_returns_response, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "response.json()" in result.message
+async def a71_swallows(client, url, seconds):
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                try:
+                    return (await client.get(url)).json()
+                except asyncio.CancelledError:
+                    continue
+    except TimeoutError:
+        return None
 
 
-def test_7_1_right_answers_pass(lab):
-    assert run(ex.check_7_1, fetch_or_none_right, lab).outcome is Outcome.PASSED
-    assert run(ex.check_7_1, fetch_or_none_wait_for, lab).outcome is Outcome.PASSED
+def test_7_1_stub_is_not_attempted(lab, capsys):
+    assert check(checkers.check_7_1, a71_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+    assert "not attempted" in capsys.readouterr().out
 
 
-# --- Exercise 7.2: fetch_within ------------------------------------------------------
+@pytest.mark.parametrize("answer", [a71_solution, a71_alt_wait_for, a71_alt_timeout_at])
+def test_7_1_right_answers_pass(lab, answer):
+    result = check(checkers.check_7_1, answer, lab)
+    assert result.outcome is Outcome.PASSED, result.message
 
 
-async def fetch_within_stub(client, urls, deadline):
+WRONG_7_1 = [
+    (a71_wait_not_cancel, 'abandoned, not cancelled'),
+    (a71_shielded, 'abandoned, not cancelled'),
+    (a71_httpx_timeout, "httpx's timeout= limits each wait for data"),
+    (a71_hard_coded_deadline, 'Is the deadline `seconds`, the argument?'),
+    (a71_no_deadline, 'it should give up at the deadline'),
+    (a71_escapes, 'let TimeoutError escape'),
+    (a71_returns_response, 'return response.json(), not the Response'),
+    (a71_blocking_client, 'the event loop froze'),
+    (a71_timeout_after_await, 'it should give up at the deadline'),
+    (a71_always_none, 'Is the deadline `seconds`, the argument?'),
+    (a71_swallows, 'never catch CancelledError'),
+]
+
+
+@pytest.mark.parametrize(("answer", "hint"), WRONG_7_1, ids=[f.__name__ for f, _ in WRONG_7_1])
+def test_7_1_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_7_1, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
+
+# --- Exercise 7.2 ----------------------------------------------------------------------
+
+async def a72_stub(client, urls, deadline):
     ...
 
 
-async def fetch_within_right(client, urls, deadline):
+async def a72_solution(client, urls, deadline):
     results = [None] * len(urls)
 
     async def fetch(i, url):
-        response = await client.get(url)
-        results[i] = response.json()
+        results[i] = (await client.get(url)).json()
 
     try:
         async with asyncio.timeout(deadline):
@@ -108,18 +194,32 @@ async def fetch_within_right(client, urls, deadline):
     return results
 
 
-async def fetch_within_wait(client, urls, deadline):
-    tasks = [asyncio.create_task(client.get(url)) for url in urls]
+async def a72_alt_wait(client, urls, deadline):
+    tasks = [asyncio.create_task(client.get(u)) for u in urls]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
-    for task in pending:
-        task.cancel()
+    for t in pending:
+        t.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     return [t.result().json() if t in done else None for t in tasks]
 
 
-async def fetch_within_sequential(client, urls, deadline):
+async def a72_forgets_to_cancel(client, urls, deadline):
+    tasks = [asyncio.create_task(client.get(u)) for u in urls]
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    return [t.result().json() if t in done else None for t in tasks]
+
+
+async def a72_cancel_not_awaited(client, urls, deadline):
+    tasks = [asyncio.create_task(client.get(u)) for u in urls]
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for t in pending:
+        t.cancel()
+    return [t.result().json() if t in done else None for t in tasks]
+
+
+async def a72_per_request_sequential(client, urls, deadline):
     results = []
-    for url in urls:  # a per-request timeout: each request gets the whole budget again
+    for url in urls:
         try:
             async with asyncio.timeout(deadline):
                 results.append((await client.get(url)).json())
@@ -128,40 +228,66 @@ async def fetch_within_sequential(client, urls, deadline):
     return results
 
 
-async def fetch_within_forgets_to_cancel(client, urls, deadline):
-    tasks = [asyncio.create_task(client.get(url)) for url in urls]
-    done, _ = await asyncio.wait(tasks, timeout=deadline)
-    return [t.result().json() if t in done else None for t in tasks]
+async def a72_completion_order(client, urls, deadline):
+    results = []
+
+    async def fetch(url):
+        results.append((await client.get(url)).json())
+
+    try:
+        async with asyncio.timeout(deadline):
+            async with asyncio.TaskGroup() as tg:
+                for url in urls:
+                    tg.create_task(fetch(url))
+    except TimeoutError:
+        pass
+    return results + [None] * (len(urls) - len(results))
 
 
-async def fetch_within_loses_results(client, urls, deadline):
+async def a72_loses_results(client, urls, deadline):
     async with asyncio.timeout(deadline):
-        responses = await asyncio.gather(*(client.get(url) for url in urls))
-    return [r.json() for r in responses]
+        return [r.json() for r in await asyncio.gather(*(client.get(u) for u in urls))]
 
 
-def test_7_2_stub_is_not_attempted(lab):
-    assert run(ex.check_7_2, fetch_within_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+async def a72_responses(client, urls, deadline):
+    results = [None] * len(urls)
+
+    async def fetch(i, url):
+        results[i] = await client.get(url)
+
+    try:
+        async with asyncio.timeout(deadline):
+            async with asyncio.TaskGroup() as tg:
+                for i, url in enumerate(urls):
+                    tg.create_task(fetch(i, url))
+    except TimeoutError:
+        pass
+    return results
 
 
-def test_7_2_sequential_per_request_timeouts_are_wrong(lab):
-    result = run(ex.check_7_2, fetch_within_sequential, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "ONE asyncio.timeout" in result.message
+def test_7_2_stub_is_not_attempted(lab, capsys):
+    assert check(checkers.check_7_2, a72_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+    assert "not attempted" in capsys.readouterr().out
 
 
-def test_7_2_leftover_tasks_are_wrong(lab):
-    result = run(ex.check_7_2, fetch_within_forgets_to_cancel, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "still running" in result.message
+@pytest.mark.parametrize("answer", [a72_solution, a72_alt_wait])
+def test_7_2_right_answers_pass(lab, answer):
+    result = check(checkers.check_7_2, answer, lab)
+    assert result.outcome is Outcome.PASSED, result.message
 
 
-def test_7_2_escaping_timeout_is_wrong(lab):
-    result = run(ex.check_7_2, fetch_within_loses_results, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "TimeoutError" in result.message
+WRONG_7_2 = [
+    (a72_forgets_to_cancel, 'still running after fetch_within returned'),
+    (a72_cancel_not_awaited, 'cancelled but were still running'),
+    (a72_per_request_sequential, 'put ONE asyncio.timeout around all of them'),
+    (a72_completion_order, "the URL's own index"),
+    (a72_loses_results, 'let TimeoutError escape and lost every result'),
+    (a72_responses, 'return response.json(), not the Response'),
+]
 
 
-def test_7_2_right_answers_pass(lab):
-    assert run(ex.check_7_2, fetch_within_right, lab).outcome is Outcome.PASSED
-    assert run(ex.check_7_2, fetch_within_wait, lab).outcome is Outcome.PASSED
+@pytest.mark.parametrize(("answer", "hint"), WRONG_7_2, ids=[f.__name__ for f, _ in WRONG_7_2])
+def test_7_2_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_7_2, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message

@@ -1,130 +1,181 @@
-"""Notebook 08's checkers against the real services: stub, wrong answers, right answers."""
+"""Notebook 08's checkers against the real services: stub, right answers written several ways,
+and the wrong answers a struggling learner writes, each of which must get its specific hint.
+
+The same answers are the checker-attack set (/tmp/attack-core-b/ex_8_*.py when it was run).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.request
 
 from helpers import work
+
+import pytest
+
 from helpers.checks import Outcome
-from helpers.exercises import nb08 as ex
+from helpers.exercises import nb08 as checkers
+
+lab = None  # set by the `use_lab` fixture: some wrong answers hard-code URLs of this lab
 
 
-def run(checker, answer, lab):
+@pytest.fixture(autouse=True)
+def use_lab(lab):
+    globals()["lab"] = lab
+    yield
+
+
+def check(checker, answer, lab):
     return asyncio.run(checker(answer, lab))
 
+# --- Exercise 8.1 ----------------------------------------------------------------------
 
-def legacy_get_json(url):
+def a81_legacy_get_json(url):
     with urllib.request.urlopen(url, timeout=10) as response:
         return json.load(response)
 
 
-# --- Exercise 8.1: fetch_all_blocking -----------------------------------------------
-
-
-async def fetch_all_blocking_stub(urls):
+async def a81_stub(urls):
     ...
 
 
-async def fetch_all_blocking_right(urls):
-    return await asyncio.gather(*(asyncio.to_thread(legacy_get_json, url) for url in urls))
+async def a81_solution(urls):
+    return await asyncio.gather(*(asyncio.to_thread(a81_legacy_get_json, u) for u in urls))
 
 
-async def fetch_all_blocking_direct(urls):
-    return [legacy_get_json(url) for url in urls]  # blocks the event loop
+async def a81_alt_executor(urls):
+    loop = asyncio.get_running_loop()
+    return await asyncio.gather(*(loop.run_in_executor(None, a81_legacy_get_json, u) for u in urls))
 
 
-async def fetch_all_blocking_one_thread_at_a_time(urls):
-    return [await asyncio.to_thread(legacy_get_json, url) for url in urls]
+async def a81_direct(urls):
+    return [a81_legacy_get_json(u) for u in urls]
 
 
-def test_8_1_stub_is_not_attempted(lab):
-    assert run(ex.check_8_1, fetch_all_blocking_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+async def a81_one_thread_at_a_time(urls):
+    return [await asyncio.to_thread(a81_legacy_get_json, u) for u in urls]
 
 
-def test_8_1_blocking_the_loop_is_wrong(lab):
-    result = run(ex.check_8_1, fetch_all_blocking_direct, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "froze" in result.message and "to_thread" in result.message
+async def a81_completion_order(urls):
+    return [await f for f in asyncio.as_completed([asyncio.to_thread(a81_legacy_get_json, u) for u in urls])]
 
 
-def test_8_1_sequential_threads_are_wrong(lab):
-    result = run(ex.check_8_1, fetch_all_blocking_one_thread_at_a_time, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "one after another" in result.message
+async def a81_whole_loop_in_one_thread(urls):
+    return await asyncio.to_thread(lambda: [a81_legacy_get_json(u) for u in urls])
 
 
-def test_8_1_right_answer_passes(lab):
-    assert run(ex.check_8_1, fetch_all_blocking_right, lab).outcome is Outcome.PASSED
+async def a81_hard_coded(urls):
+    return [a81_legacy_get_json(lab.url(f"/users/{i}")) for i in (1, 2, 3, 4)]
 
 
-# --- Exercise 8.2: squares_in_processes ---------------------------------------------
+async def a81_gather_of_direct_calls(urls):
+    async def one(u):
+        return a81_legacy_get_json(u)
+    return await asyncio.gather(*(one(u) for u in urls))
 
 
-async def squares_stub(pool, ns):
+def test_8_1_stub_is_not_attempted(lab, capsys):
+    assert check(checkers.check_8_1, a81_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+    assert "not attempted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("answer", [a81_solution, a81_alt_executor])
+def test_8_1_right_answers_pass(lab, answer):
+    result = check(checkers.check_8_1, answer, lab)
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+WRONG_8_1 = [
+    (a81_direct, 'the event loop froze'),
+    (a81_one_thread_at_a_time, 'the threads ran one after another'),
+    (a81_completion_order, 'you collected them as they finished'),
+    (a81_whole_loop_in_one_thread, 'the threads ran one after another'),
+    (a81_hard_coded, 'the check asks for different users every time'),
+    (a81_gather_of_direct_calls, 'the event loop froze'),
+]
+
+
+@pytest.mark.parametrize(("answer", "hint"), WRONG_8_1, ids=[f.__name__ for f, _ in WRONG_8_1])
+def test_8_1_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_8_1, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
+
+# --- Exercise 8.2 ----------------------------------------------------------------------
+
+async def a82_stub(pool, ns):
     ...
 
 
-async def squares_right(pool, ns):
+async def a82_solution(pool, ns):
     loop = asyncio.get_running_loop()
     return await asyncio.gather(*(loop.run_in_executor(pool, work.sum_of_squares, n) for n in ns))
 
 
-async def squares_in_the_loop(pool, ns):
+async def a82_alt_wrap_future(pool, ns):
+    futures = [asyncio.wrap_future(pool.submit(work.sum_of_squares, n)) for n in ns]
+    return list(await asyncio.gather(*futures))
+
+
+async def a82_pool_map(pool, ns):
+    return list(pool.map(work.sum_of_squares, ns))
+
+
+async def a82_blocking_result(pool, ns):
+    futures = [pool.submit(work.sum_of_squares, n) for n in ns]
+    return [f.result() for f in futures]
+
+
+async def a82_in_the_loop(pool, ns):
     return [work.sum_of_squares(n) for n in ns]
 
 
-async def squares_in_threads(pool, ns):
+async def a82_in_threads(pool, ns):
     return await asyncio.gather(*(asyncio.to_thread(work.sum_of_squares, n) for n in ns))
 
 
-async def squares_one_at_a_time(pool, ns):
+async def a82_one_at_a_time(pool, ns):
     loop = asyncio.get_running_loop()
     return [await loop.run_in_executor(pool, work.sum_of_squares, n) for n in ns]
 
 
-async def squares_blocking_result(pool, ns):
-    return [pool.submit(work.sum_of_squares, n).result() for n in ns]
+async def a82_completion_order(pool, ns):
+    loop = asyncio.get_running_loop()
+    futures = [loop.run_in_executor(pool, work.sum_of_squares, n) for n in ns]
+    return [await f for f in asyncio.as_completed(futures)]
 
 
-async def squares_wrong_order(pool, ns):
-    return sorted(await squares_right(pool, ns), reverse=True)
+async def a82_hard_coded(pool, ns):
+    loop = asyncio.get_running_loop()
+    return await asyncio.gather(*(loop.run_in_executor(pool, work.sum_of_squares, 1_000_000 + k) for k in range(6)))
 
 
-def test_8_2_stub_is_not_attempted(lab):
-    assert run(ex.check_8_2, squares_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+def test_8_2_stub_is_not_attempted(lab, capsys):
+    assert check(checkers.check_8_2, a82_stub, lab).outcome is Outcome.NOT_ATTEMPTED
+    assert "not attempted" in capsys.readouterr().out
 
 
-def test_8_2_computing_in_the_loop_is_wrong(lab):
-    result = run(ex.check_8_2, squares_in_the_loop, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "process pool received 0" in result.message
+@pytest.mark.parametrize("answer", [a82_solution, a82_alt_wrap_future])
+def test_8_2_right_answers_pass(lab, answer):
+    result = check(checkers.check_8_2, answer, lab)
+    assert result.outcome is Outcome.PASSED, result.message
 
 
-def test_8_2_blocking_on_result_is_wrong(lab):
-    result = run(ex.check_8_2, squares_blocking_result, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "froze" in result.message
+WRONG_8_2 = [
+    (a82_pool_map, 'the event loop froze'),
+    (a82_blocking_result, 'the event loop froze'),
+    (a82_in_the_loop, 'the process pool received 0'),
+    (a82_in_threads, 'the process pool received 0'),
+    (a82_one_at_a_time, 'one job at a time'),
+    (a82_completion_order, 'in the order the jobs finished'),
+    (a82_hard_coded, 'the check uses new ones every time'),
+]
 
 
-def test_8_2_threads_are_wrong(lab):
-    result = run(ex.check_8_2, squares_in_threads, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "process pool received 0" in result.message
-
-
-def test_8_2_one_at_a_time_is_wrong(lab):
-    result = run(ex.check_8_2, squares_one_at_a_time, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "one job at a time" in result.message
-
-
-def test_8_2_wrong_order_is_wrong(lab):
-    result = run(ex.check_8_2, squares_wrong_order, lab)
-    assert result.outcome is Outcome.WRONG
-    assert "input order" in result.message
-
-
-def test_8_2_right_answer_passes(lab):
-    assert run(ex.check_8_2, squares_right, lab).outcome is Outcome.PASSED
+@pytest.mark.parametrize(("answer", "hint"), WRONG_8_2, ids=[f.__name__ for f, _ in WRONG_8_2])
+def test_8_2_wrong_answers_get_their_hint(lab, answer, hint):
+    result = check(checkers.check_8_2, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message

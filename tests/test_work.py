@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -112,3 +113,76 @@ def test_run_in_spawned_worker_processes():
     assert submitted[2] == 0.01
     assert submitted[3] == 10
     assert from_asyncio == [4, 25, 168]
+
+
+# --- classroom-safe pool sizing, calibration, sockets ------------------------------------------
+
+
+def test_usable_cpus_prefers_process_cpu_count(monkeypatch):
+    monkeypatch.setattr(work.os, "process_cpu_count", lambda: 3, raising=False)
+    monkeypatch.setattr(work.os, "cpu_count", lambda: 64)
+    assert work.usable_cpus() == 3
+
+
+def test_usable_cpus_uses_affinity_before_3_13(monkeypatch):
+    monkeypatch.delattr(work.os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(work.os, "sched_getaffinity", lambda pid: {0, 5}, raising=False)
+    monkeypatch.setattr(work.os, "cpu_count", lambda: 64)
+    assert work.usable_cpus() == 2
+
+
+def test_usable_cpus_falls_back_to_cpu_count_and_never_zero(monkeypatch):
+    monkeypatch.delattr(work.os, "process_cpu_count", raising=False)
+    monkeypatch.delattr(work.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(work.os, "cpu_count", lambda: 6)
+    assert work.usable_cpus() == 6
+    monkeypatch.setattr(work.os, "cpu_count", lambda: None)  # "cannot be determined"
+    assert work.usable_cpus() == 1
+
+
+def test_usable_cpus_on_this_machine_is_at_most_cpu_count():
+    assert 1 <= work.usable_cpus() <= (os.cpu_count() or 1)
+
+
+def test_pool_size_caps_a_big_host(monkeypatch):
+    monkeypatch.setattr(work, "usable_cpus", lambda: 64)
+    assert work.pool_size() == 4
+    assert work.pool_size(cap=8) == 8
+    monkeypatch.setattr(work, "usable_cpus", lambda: 2)
+    assert work.pool_size() == 2
+
+
+@pytest.mark.parametrize("cap", [0, -1, 2.5, True, "4"])
+def test_pool_size_rejects_bad_caps(cap):
+    with pytest.raises(ValueError, match="cap must be a whole number >= 1"):
+        work.pool_size(cap)
+
+
+def test_calibrate_sizes_the_work_from_a_measurement():
+    import time
+
+    n = work.calibrate(0.05)
+    started = time.perf_counter()
+    sum_of_squares(n)
+    took = time.perf_counter() - started
+    assert 0.05 / 4 < took < 0.05 * 4, took  # wide: the machine may be busy
+
+
+@pytest.mark.parametrize("target", [0, -1, 10])
+def test_calibrate_rejects_silly_targets(target):
+    with pytest.raises(ValueError, match="target must be between"):
+        work.calibrate(target)
+
+
+def test_a_socket_can_be_sent_to_a_process_pool():
+    import socket
+
+    async def main() -> bytes:
+        loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        with ours, theirs, ProcessPoolExecutor(max_workers=1) as pool:
+            sent = await loop.run_in_executor(pool, work.send_text, theirs, "hello")
+            assert sent == 5
+            return ours.recv(100)
+
+    assert asyncio.run(main()) == b"hello"
