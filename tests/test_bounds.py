@@ -19,6 +19,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from helpers.services import gauge as gauge_module
+from helpers.services import api
 from helpers.services.api import build_api_app
 from helpers.services.gauge import MAX_PAGE_SPANS, Gauge
 from helpers.services.keyed import MAX_KEY_LENGTH, MAX_KEYS, BoundedState
@@ -45,8 +46,8 @@ def test_bounds_are_classroom_sized():
 
 async def _with_api(max_keys: int, body) -> None:
     app = build_api_app(Gauge())
-    app["flaky_attempts"].max_keys = max_keys
-    app["rate_windows"].max_keys = max_keys
+    app[api.FLAKY_ATTEMPTS].max_keys = max_keys
+    app[api.RATE_WINDOWS].max_keys = max_keys
     async with TestClient(TestServer(app)) as client:
         await body(client, app)
 
@@ -55,7 +56,7 @@ def test_flaky_keys_beyond_the_ceiling_evict_the_oldest():
     async def body(client, app):
         for i in range(10):
             assert (await client.get(f"/flaky/k{i}?fail=1")).status == 503
-        assert len(app["flaky_attempts"]) == 4
+        assert len(app[api.FLAKY_ATTEMPTS]) == 4
         assert (await client.get("/flaky/k9?fail=1")).status == 200  # recent keys are remembered
         assert (await client.get("/flaky/k0?fail=1")).status == 503  # k0 was forgotten: a fresh first try
 
@@ -66,11 +67,11 @@ def test_limited_keys_beyond_the_ceiling_evict_the_oldest_and_delete_resets():
     async def body(client, app):
         for i in range(10):
             assert (await client.get(f"/limited/k{i}?limit=1&window=60")).status == 200
-        assert len(app["rate_windows"]) == 4
+        assert len(app[api.RATE_WINDOWS]) == 4
         assert (await client.get("/limited/k9?limit=1&window=60")).status == 429
         reset = await client.delete("/limited")
         assert reset.status == 200 and await reset.json() == {"reset": True}
-        assert len(app["rate_windows"]) == 0
+        assert len(app[api.RATE_WINDOWS]) == 0
         assert (await client.get("/limited/k9?limit=1&window=60")).status == 200
 
     asyncio.run(_with_api(4, body))

@@ -55,6 +55,11 @@ ENDPOINTS.update(faults.ENDPOINTS)  # notebook 09's failures on demand
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# Typed application keys (aiohttp warns about plain string keys): the state each app holds.
+GAUGE = web.AppKey("gauge", Gauge)
+FLAKY_ATTEMPTS = web.AppKey("flaky_attempts", BoundedState)
+RATE_WINDOWS = web.AppKey("rate_windows", BoundedState)
+
 
 class BadParameter(web.HTTPBadRequest):
     """A 400 whose JSON body tells the learner what to send instead."""
@@ -212,7 +217,7 @@ async def flaky(request: web.Request) -> web.Response:
     key = key_of(request)
     fail = integer(query(request, "fail", "2"), "fail", low=0, high=MAX_FAILURES)
     await optional_delay(request)
-    attempts: BoundedState[int] = request.app["flaky_attempts"]
+    attempts: BoundedState[int] = request.app[FLAKY_ATTEMPTS]
     attempts[key] = attempt = attempts.get(key, 0) + 1
     if attempt <= fail:
         return web.json_response({"error": "temporarily unavailable, try again", "key": key, "attempt": attempt}, status=503)
@@ -220,7 +225,7 @@ async def flaky(request: web.Request) -> web.Response:
 
 
 async def reset_flaky(request: web.Request) -> web.Response:
-    request.app["flaky_attempts"].clear()
+    request.app[FLAKY_ATTEMPTS].clear()
     return web.json_response({"reset": True})
 
 
@@ -238,7 +243,7 @@ async def limited(request: web.Request) -> web.Response:
     key = key_of(request)
     limit = integer(query(request, "limit", "5"), "limit", low=1, high=10_000)
     window = number(query(request, "window", "1"), "window", low=0.01, high=60)
-    windows: BoundedState[tuple[float, int]] = request.app["rate_windows"]
+    windows: BoundedState[tuple[float, int]] = request.app[RATE_WINDOWS]
     now = time.monotonic()
     start, count = windows.get(key, (now, 0))
     if now - start >= window:
@@ -255,7 +260,7 @@ async def limited(request: web.Request) -> web.Response:
 
 
 async def reset_limited(request: web.Request) -> web.Response:
-    request.app["rate_windows"].clear()
+    request.app[RATE_WINDOWS].clear()
     return web.json_response({"reset": True})
 
 
@@ -283,11 +288,11 @@ async def anything(request: web.Request) -> web.Response:
 async def read_gauge(request: web.Request) -> web.Response:
     start = integer(query(request, "start", "0"), "start", low=0, high=10**9)
     limit = integer(query(request, "limit", str(MAX_PAGE_SPANS)), "limit", low=1, high=MAX_PAGE_SPANS)
-    return web.json_response(request.app["gauge"].snapshot(start, limit))
+    return web.json_response(request.app[GAUGE].snapshot(start, limit))
 
 
 async def reset_gauge(request: web.Request) -> web.Response:
-    request.app["gauge"].reset()
+    request.app[GAUGE].reset()
     return web.json_response({"reset": True})
 
 
@@ -322,9 +327,9 @@ def json_errors(service: str, help_text: str) -> Callable:
 def build_api_app(gauge: Gauge) -> web.Application:
     """The JSON API as an aiohttp Application sharing `gauge` with the site."""
     app = web.Application(middlewares=[gauge_middleware(gauge, skip_prefix="/gauge"), json_errors("API", "GET / lists the endpoints")])
-    app["gauge"] = gauge
-    app["flaky_attempts"] = BoundedState[int]()
-    app["rate_windows"] = BoundedState[tuple[float, int]]()
+    app[GAUGE] = gauge
+    app[FLAKY_ATTEMPTS] = BoundedState[int]()
+    app[RATE_WINDOWS] = BoundedState[tuple[float, int]]()
     app.add_routes(
         [
             web.get("/", index),
