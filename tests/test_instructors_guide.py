@@ -43,7 +43,8 @@ def test_the_guide_lists_each_lesson_with_its_own_minutes(path: Path) -> None:
 
 
 def test_the_guide_teaches_02_before_03() -> None:
-    assert "| 03 | gather and friends | 35 | 30 (3) | **65** | 33 | 4.6 s | **02** |" in GUIDE
+    row = next((line for line in GUIDE.splitlines() if line.startswith("| 03 | gather and friends |")), "")
+    assert row.rstrip().endswith("| **02** |"), f"the guide's row for 03 must name 02 as what it needs first: {row!r}"
     three_hour = GUIDE.split("### 3-hour workshop", 1)[1].split("###", 1)[0]
     assert three_hour.index("**02 ") < three_hour.index("**03 ")
 
