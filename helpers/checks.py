@@ -34,7 +34,6 @@ import asyncio
 import html
 import inspect
 import signal
-import sys
 import sysconfig
 import textwrap
 import threading

@@ -42,6 +42,20 @@ class LabError(RuntimeError):
     """The services could not be started or reached; the message says what to try."""
 
 
+def in_flight_steps(spans: list[dict]) -> tuple[list[float], list[int]]:
+    """Step series (times, requests in flight) from records with "start" and "end" (None: running).
+
+    At equal times an end counts before a start, so back-to-back requests never look overlapping.
+    """
+    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans if s["end"] is not None])
+    times, levels, level = [0.0], [0], 0
+    for t, delta in events:
+        level += delta
+        times.append(t)
+        levels.append(level)
+    return times, levels
+
+
 @dataclass(frozen=True)
 class GaugeReading:
     """What the server saw: one span per request, times in seconds since the gauge reset."""
@@ -62,13 +76,7 @@ class GaugeReading:
 
     def in_flight_series(self) -> tuple[list[float], list[int]]:
         """Step series (times, requests in flight) for charts.in_flight()."""
-        events = sorted([(s["start"], 1) for s in self.spans] + [(s["end"], -1) for s in self.spans if s["end"] is not None], key=lambda e: (e[0], e[1]))
-        times, levels, level = [0.0], [0], 0
-        for t, delta in events:
-            level += delta
-            times.append(t)
-            levels.append(level)
-        return times, levels
+        return in_flight_steps(self.spans)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from helpers.lab import in_flight_steps
 from helpers.services.hitlog import HITS_PATH
 
 
@@ -71,13 +72,7 @@ class SiteLog:
 
     def in_flight_series(self) -> tuple[list[float], list[int]]:
         """Step series (times, requests in flight) for charts.in_flight()."""
-        events = sorted([(h["start"], 1) for h in self.hits] + [(h["end"], -1) for h in self.hits if h["end"] is not None])
-        times, levels, level = [0.0], [0], 0
-        for t, delta in events:
-            level += delta
-            times.append(t)
-            levels.append(level)
-        return times, levels
+        return in_flight_steps(self.hits)
 
     def peak(self) -> int:
         """Most requests the site was answering at the same moment."""

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from helpers.services import faults, items
-from helpers.services.validate import BoundedDict
+from helpers.services.keyed import MAX_KEY_LENGTH, BoundedState
 
 
 def key() -> str:
@@ -210,8 +210,8 @@ def test_script_bad_input(lab, query, words):
 
 def test_overlong_key_is_a_400(lab):
     for path in ("/script/", "/chaos/", "/warmup/", "/attempts/"):
-        response = get(lab, path + "k" * 101)
-        assert response.status_code == 400 and "at most 100" in response.json()["error"]
+        response = get(lab, path + "k" * (MAX_KEY_LENGTH + 1))
+        assert response.status_code == 400 and f"at most {MAX_KEY_LENGTH}" in response.json()["error"]
 
 
 def test_chaos_is_seeded_per_key_and_attempt(lab):
@@ -261,11 +261,11 @@ def test_index_lists_the_new_endpoints(lab):
 # --- bounded state ----------------------------------------------------------------------
 
 
-def test_bounded_dict_forgets_the_oldest_keys():
-    d: BoundedDict[int] = BoundedDict(cap=3)
+def test_bounded_state_forgets_the_oldest_keys():
+    d: BoundedState[int] = BoundedState(max_keys=3)
     for i in range(5):
         d[f"k{i}"] = i
-    assert list(d) == ["k2", "k3", "k4"]
+    assert [k for k in ("k0", "k1", "k2", "k3", "k4") if k in d] == ["k2", "k3", "k4"]
 
 
 def test_key_log_keeps_a_bounded_number_of_arrivals():
@@ -280,7 +280,7 @@ def test_key_log_keeps_a_bounded_number_of_arrivals():
 def test_the_api_keeps_fault_logs_in_a_bounded_dict():
     from helpers.services.api import build_api_app
     from helpers.services.gauge import Gauge
-    from helpers.services.validate import MAX_KEYS
+    from helpers.services.keyed import MAX_KEYS
 
     logs = build_api_app(Gauge())[faults.FAULT_LOGS]
-    assert isinstance(logs, BoundedDict) and logs.cap == MAX_KEYS
+    assert isinstance(logs, BoundedState) and logs.max_keys == MAX_KEYS

@@ -18,7 +18,6 @@ import asyncio
 import json
 import math
 import random
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,7 +27,8 @@ from aiohttp import web
 from helpers.services import data, faults, items
 from helpers.services.body import decode, parse_json, read_bytes
 from helpers.services.gauge import MAX_PAGE_SPANS, Gauge, gauge_middleware
-from helpers.services.keyed import MAX_KEY_LENGTH, BoundedState
+from helpers.services.keyed import BoundedState
+from helpers.services.validate import BadParameter, integer, key_of, number
 
 MAX_DELAY = 10.0  # seconds; longer waits teach nothing and tie up a shared server
 MAX_STREAM_LINES = 100
@@ -59,55 +59,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GAUGE = web.AppKey("gauge", Gauge)
 FLAKY_ATTEMPTS = web.AppKey("flaky_attempts", BoundedState)
 RATE_WINDOWS = web.AppKey("rate_windows", BoundedState)
-
-
-class BadParameter(web.HTTPBadRequest):
-    """A 400 whose JSON body tells the learner what to send instead."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(text=json.dumps({"error": message}), content_type="application/json")
-
-
-def shown(raw: str, limit: int = 40) -> str:
-    """`raw` quoted for an error message, cut short: a 5,000-digit value need not come back whole."""
-    return repr(raw) if len(raw) <= limit else repr(raw[:limit]) + f"... ({len(raw)} characters)"
-
-
-def number(raw: str, name: str, *, low: float, high: float) -> float:
-    """Parse a float parameter within [low, high] or explain the problem."""
-    # float() also takes '1_0' (10) and Arabic-Indic digits: a typo would silently wait 10 s
-    if not re.fullmatch(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", raw):
-        if raw.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
-            raise BadParameter(f"{name} must be a finite number between {low:g} and {high:g}, got {shown(raw)}")
-        raise BadParameter(f"{name} must be a number, got {shown(raw)}")
-    value = float(raw)
-    if not math.isfinite(value):  # nan, inf, -inf, and 1e999 (which float() makes inf)
-        raise BadParameter(f"{name} must be a finite number between {low:g} and {high:g}, got {shown(raw)}")
-    if value < low:
-        raise BadParameter(f"{name} must be >= {low:g}, got {shown(raw)}")
-    if value > high:
-        raise BadParameter(f"{name} must be <= {high:g} (the course keeps waits short), got {shown(raw)}")
-    return value
-
-
-def integer(raw: str, name: str, *, low: int, high: int) -> int:
-    """Parse an int parameter within [low, high] or explain the problem."""
-    if not re.fullmatch(r"\s*[+-]?[0-9]+\s*", raw):  # int() also takes '١' and '1_000'; URLs should not
-        raise BadParameter(f"{name} must be a whole number, got {shown(raw)}")
-    if len(raw.strip()) > 30:  # int() refuses over 4,300 digits; nothing here needs more than 30
-        raise BadParameter(f"{name} must be between {low} and {high}, got a {len(raw.strip())}-character number")
-    value = int(raw)
-    if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low} and {high}, got {shown(raw)}")
-    return value
-
-
-def key_of(request: web.Request) -> str:
-    """The {key} path part, at most MAX_KEY_LENGTH characters (per-key state stays small)."""
-    key = request.match_info["key"]
-    if len(key) > MAX_KEY_LENGTH:
-        raise BadParameter(f"key must be at most {MAX_KEY_LENGTH} characters, got {len(key)}; use a short name per thing")
-    return key
 
 
 def query(request: web.Request, name: str, default: str) -> str:

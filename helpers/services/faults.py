@@ -22,7 +22,9 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-from helpers.services.validate import BadRequest, BoundedDict, choice, integer, key, number
+from helpers.services.keyed import BoundedState
+from helpers.services.validate import BadParameter, choice, key_of, query_integer, query_number
+
 
 MAX_STEPS = 20
 MAX_ARRIVALS = 200
@@ -30,7 +32,7 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 10  # seconds
 EARLY_TOLERANCE = 0.05  # seconds: timer granularity, not impatience
 STEP_WORDS = ("drop",)
-FAULT_LOGS: web.AppKey[BoundedDict] = web.AppKey("fault_logs", BoundedDict)  # per-key logs, bounded
+FAULT_LOGS: web.AppKey[BoundedState] = web.AppKey("fault_logs", BoundedState)  # per-key logs, bounded
 
 ENDPOINTS = {
     "GET /drop?after=B": "promise 10000 bytes, send B (default 100), then cut the connection",
@@ -70,7 +72,7 @@ class KeyLog:
 
 
 def log_for(request: web.Request, name: str) -> KeyLog:
-    logs: BoundedDict[KeyLog] = request.app[FAULT_LOGS]
+    logs: BoundedState[KeyLog] = request.app[FAULT_LOGS]
     if name not in logs:
         logs[name] = KeyLog()
     return logs[name]
@@ -88,7 +90,7 @@ async def cut(request: web.Request, sent: int = 100, promised: int = 10_000) -> 
 
 
 async def drop(request: web.Request) -> web.StreamResponse:
-    after = integer(request, "after", 100, low=1, high=9_999)
+    after = query_integer(request, "after", 100, low=1, high=9_999)
     return await cut(request, after)
 
 
@@ -97,9 +99,9 @@ async def redirect(request: web.Request) -> web.Response:
     try:
         n = int(raw)
     except ValueError:
-        raise BadRequest(f"n must be a whole number from 0 to {MAX_REDIRECTS}, got {raw!r}") from None
+        raise BadParameter(f"n must be a whole number from 0 to {MAX_REDIRECTS}, got {raw!r}") from None
     if not 0 <= n <= MAX_REDIRECTS:
-        raise BadRequest(f"n must be from 0 to {MAX_REDIRECTS}, got {raw!r}")
+        raise BadParameter(f"n must be from 0 to {MAX_REDIRECTS}, got {raw!r}")
     if n == 0:
         return web.json_response({"redirected": True, "path": request.path})
     raise web.HTTPFound(location=f"/redirect/{n - 1}")
@@ -117,10 +119,10 @@ def parse_steps(raw: str) -> list[int | str]:
         except ValueError:
             code = 0
         if not 200 <= code <= 599:
-            raise BadRequest(f"steps must be a comma-separated list of statuses 200-599 or 'drop', e.g. 503,429,200; got {part!r}")
+            raise BadParameter(f"steps must be a comma-separated list of statuses 200-599 or 'drop', e.g. 503,429,200; got {part!r}")
         steps.append(code)
     if not 1 <= len(steps) <= MAX_STEPS:
-        raise BadRequest(f"steps must list 1 to {MAX_STEPS} answers, got {len(steps)}")
+        raise BadParameter(f"steps must list 1 to {MAX_STEPS} answers, got {len(steps)}")
     return steps
 
 
@@ -134,9 +136,9 @@ def retry_after_header(log: KeyLog, seconds: int, form: str) -> str:
 
 
 async def script(request: web.Request) -> web.StreamResponse:
-    name = key(request)
+    name = key_of(request)
     steps = parse_steps(request.query.get("steps", "503,200"))
-    retry_after = integer(request, "retry_after", -1, low=0, high=MAX_RETRY_AFTER)
+    retry_after = query_integer(request, "retry_after", -1, low=0, high=MAX_RETRY_AFTER)
     form = choice(request, "form", ("seconds", "date"))
     log = log_for(request, name)
     if time.time() < log.not_before - EARLY_TOLERANCE:
@@ -164,9 +166,9 @@ async def script(request: web.Request) -> web.StreamResponse:
 
 
 async def chaos(request: web.Request) -> web.StreamResponse:
-    name = key(request)
-    rate = number(request, "rate", 0.2, low=0, high=1)
-    seed = integer(request, "seed", 0, low=0, high=10**9)
+    name = key_of(request)
+    rate = query_number(request, "rate", 0.2, low=0, high=1)
+    seed = query_integer(request, "seed", 0, low=0, high=10**9)
     log = log_for(request, name)
     attempt = log.arrive()
     dice = random.Random(f"chaos:{seed}:{name}:{attempt}")
@@ -181,8 +183,8 @@ async def chaos(request: web.Request) -> web.StreamResponse:
 
 
 async def warmup(request: web.Request) -> web.Response:
-    name = key(request)
-    seconds = number(request, "seconds", 1.0, low=0, high=MAX_RETRY_AFTER)
+    name = key_of(request)
+    seconds = query_number(request, "seconds", 1.0, low=0, high=MAX_RETRY_AFTER)
     log = log_for(request, name)
     attempt = log.arrive()
     if time.monotonic() - log.first < seconds:
@@ -193,8 +195,8 @@ async def warmup(request: web.Request) -> web.Response:
 
 
 async def attempts(request: web.Request) -> web.Response:
-    name = key(request)
-    logs: BoundedDict[KeyLog] = request.app[FAULT_LOGS]
+    name = key_of(request)
+    logs: BoundedState[KeyLog] = request.app[FAULT_LOGS]
     log = logs.get(name)
     if log is None:
         return web.json_response({"key": name, "attempts": 0, "arrivals": [], "statuses": [], "early": 0})
@@ -208,7 +210,7 @@ async def reset_attempts(request: web.Request) -> web.Response:
 
 def install(app: web.Application) -> None:
     """Register this module's routes and per-key state on the API app."""
-    app[FAULT_LOGS] = BoundedDict()
+    app[FAULT_LOGS] = BoundedState()
     app.add_routes(
         [
             web.get("/drop", drop),

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
-from helpers.services.validate import BadRequest, integer
+from helpers.services.validate import BadParameter, query_integer
+
 
 MAX_TOTAL = 100_000
 MAX_LIMIT = 1_000
@@ -50,16 +51,16 @@ def decode_cursor(raw: str, seed: int, total: int) -> int:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         cursor_seed, offset = (int(part) for part in text.split(":"))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest(f"{hint}; {raw!r} is not a cursor") from None
+        raise BadParameter(f"{hint}; {raw!r} is not a cursor") from None
     if cursor_seed != seed or not 0 <= offset < total:
-        raise BadRequest(f"{hint}; {raw!r} belongs to another collection (same total and seed needed)")
+        raise BadParameter(f"{hint}; {raw!r} belongs to another collection (same total and seed needed)")
     return offset
 
 
 async def items(request: web.Request) -> web.Response:
-    total = integer(request, "total", DEFAULT_TOTAL, low=0, high=MAX_TOTAL)
-    limit = integer(request, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-    seed = integer(request, "seed", 0, low=0, high=MAX_SEED)
+    total = query_integer(request, "total", DEFAULT_TOTAL, low=0, high=MAX_TOTAL)
+    limit = query_integer(request, "limit", DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    seed = query_integer(request, "seed", 0, low=0, high=MAX_SEED)
     cursor = request.query.get("cursor")
     offset = 0 if cursor is None else decode_cursor(cursor, seed, total)
     end = min(offset + limit, total)
@@ -94,9 +95,9 @@ async def big(request: web.Request) -> web.StreamResponse:
     try:
         megabytes = int(raw)
     except ValueError:
-        raise BadRequest(f"megabytes must be a whole number from 1 to {MAX_MEGABYTES}, got {raw!r}") from None
+        raise BadParameter(f"megabytes must be a whole number from 1 to {MAX_MEGABYTES}, got {raw!r}") from None
     if not 1 <= megabytes <= MAX_MEGABYTES:
-        raise BadRequest(f"megabytes must be from 1 to {MAX_MEGABYTES}, got {raw!r}")
+        raise BadParameter(f"megabytes must be from 1 to {MAX_MEGABYTES}, got {raw!r}")
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     response.enable_chunked_encoding()  # the size is known only at the end
     await response.prepare(request)

@@ -1,6 +1,6 @@
 """Per-key server state with a ceiling, so a runaway learner loop cannot eat a classroom server.
 
-``/flaky/{key}`` and ``/limited/{key}`` remember something per key.  A loop over 20,000 fresh keys
+``/flaky/{key}``, ``/limited/{key}`` and the fault endpoints of notebook 09 remember something per key.  A loop over 20,000 fresh keys
 (an f-string with a counter in the key is an easy slip) used to grow the service from 43 MB to
 454 MB.  Now at most ``MAX_KEYS`` keys are remembered; a new key beyond that forgets the key used
 least recently, which only matters to a learner who has 10,000 keys in play at once.  Keys are at
@@ -26,8 +26,11 @@ class BoundedState(Generic[V]):
         self._items: OrderedDict[str, V] = OrderedDict()
         self.evicted = 0  # how many keys were forgotten to stay under the ceiling
 
-    def get(self, key: str, default: V) -> V:
+    def get(self, key: str, default: V | None = None) -> V | None:
         return self._items.get(key, default)
+
+    def __getitem__(self, key: str) -> V:
+        return self._items[key]
 
     def __setitem__(self, key: str, value: V) -> None:
         self._items[key] = value
