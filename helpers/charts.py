@@ -249,5 +249,89 @@ def rates(
     else:
         ax.set_xlim(0, top * 1.6)
     ax.set_xlabel(f"{unit}{' (log scale)' if log else ''}")
+
+# --- notebook 09: connections, arrivals, attempts, curves -------------------------------
+
+
+def connections(panels: Mapping[str, Sequence[Mapping]], *, title: str = "Which connection served each request") -> Figure:
+    """One dot per request: when the server saw it (x) and which connection carried it (y).
+
+    `panels` maps a label to gauge spans (dicts with "start" and "conn"); connections are
+    renumbered 1, 2, ... per panel in order of first use, so panels compare at a glance.
+    """
+    if not panels or any(not spans for spans in panels.values()):
+        raise ValueError("connections() needs a dict of label -> non-empty list of gauge spans")
+    fig, axes = _figure(1.2 + 1.9 * len(panels), rows=len(panels), sharex=False)
+    for i, (ax, (label, spans)) in enumerate(zip(axes, panels.items())):
+        numbers: dict = {}
+        ys = [numbers.setdefault(s.get("conn"), len(numbers) + 1) for s in spans]
+        ax.scatter([s["start"] for s in spans], ys, s=14, color=PALETTE[i % len(PALETTE)])
+        ax.set_ylim(0, max(ys) + 1)
+        ax.set_ylabel("connection")
+        ax.set_title(f"{label}: {len(spans)} requests on {len(numbers)} connection(s)", loc="left", fontsize=10)
+        ax.set_xlabel("time at the server (s)")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    return fig
+
+
+def arrivals(panels: Mapping[str, Sequence[float]], *, bin_seconds: float = 0.025, title: str = "Arrivals at the server", limit: tuple[int, float] | None = None) -> Figure:
+    """Histogram of request arrival times per panel (same bins, same axes), peak bin annotated.
+
+    `limit=(n, seconds)` draws the server's allowance as arrivals per bin (n * bin / seconds).
+    """
+    if not panels or bin_seconds <= 0 or any(not times for times in panels.values()):
+        raise ValueError("arrivals() needs a dict of label -> non-empty list of arrival times, and bin_seconds > 0")
+    end = max(max(times) for times in panels.values())
+    n_bins = max(1, math.ceil(end / bin_seconds + 1e-9))
+    edges = [i * bin_seconds for i in range(n_bins + 1)]
+    fig, axes = _figure(1.0 + 1.8 * len(panels), rows=len(panels))
+    top = 0
+    for i, (ax, (label, times)) in enumerate(zip(axes, panels.items())):
+        counts, _, _ = ax.hist(times, bins=edges, color=PALETTE[i % len(PALETTE)], edgecolor="white", linewidth=0.4)
+        peak = int(max(counts))
+        top = max(top, peak)
+        ax.set_title(f"{label}: {len(times)} arrivals, peak {peak} per {bin_seconds * 1000:g} ms", loc="left", fontsize=10)
+        ax.set_ylabel("arrivals")
+        if limit:
+            ax.axhline(limit[0] * bin_seconds / limit[1], color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label="the server's limit, spread evenly")
+            ax.legend(loc="upper right", frameon=True, framealpha=0.9, fontsize=8)
+    for ax in axes:
+        ax.set_ylim(0, top * 1.15 + 1)
+    axes[-1].set_xlabel("time since the first request (s)")
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    return fig
+
+
+def attempts_histogram(attempts: Sequence[int], *, title: str = "Attempts per request") -> Figure:
+    """How many calls needed 1, 2, 3, ... attempts (a log scale shows the rare long tails)."""
+    if not attempts or any(a < 1 for a in attempts):
+        raise ValueError("attempts_histogram() needs a non-empty list of attempt counts (each >= 1)")
+    top = max(attempts)
+    xs = list(range(1, top + 1))
+    counts = [sum(1 for a in attempts if a == x) for x in xs]
+    fig, (ax,) = _figure(3.0)
+    ax.bar(xs, counts, color=PALETTE[0], width=0.7)
+    for x, c in zip(xs, counts):
+        ax.text(x, c, str(c), ha="center", va="bottom", fontsize=9)
+    ax.set_yscale("log")
+    ax.set_ylim(0.5, max(counts) * 3)
+    ax.set_xticks(xs)
+    ax.set(xlabel="attempts needed", ylabel="calls (log scale)")
+    ax.set_title(title, loc="left", fontsize=11)
+    return fig
+
+
+def curve(xs: Sequence[float], series: Mapping[str, Sequence[float]], *, title: str = "Curve", xlabel: str = "x", ylabel: str = "y") -> Figure:
+    """Lines with markers, one per series, over shared x values (starting at y = 0)."""
+    if not xs or not series or any(len(ys) != len(xs) for ys in series.values()):
+        raise ValueError("curve() needs x values and a dict of label -> y values of the same length")
+    fig, (ax,) = _figure(3.4)
+    for i, (label, ys) in enumerate(series.items()):
+        ax.plot(list(xs), list(ys), marker="o", color=PALETTE[i % len(PALETTE)], linewidth=1.8, label=label)
+        ax.annotate(f"{ys[-1]:.2f}", (xs[-1], ys[-1]), textcoords="offset points", xytext=(6, 0), va="center", fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, max(xs) * 1.1)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(loc="upper left", frameon=True, framealpha=0.9)
     ax.set_title(title, loc="left", fontsize=11)
     return fig

@@ -46,6 +46,11 @@ class GaugeReading:
     def count(self) -> int:
         return len(self.spans)
 
+    @property
+    def connections(self) -> int:
+        """How many different client connections carried the recorded requests."""
+        return len({s.get("conn") for s in self.spans if s.get("conn") is not None})
+
     def in_flight_series(self) -> tuple[list[float], list[int]]:
         """Step series (times, requests in flight) for charts.in_flight()."""
         events = sorted([(s["start"], 1) for s in self.spans] + [(s["end"], -1) for s in self.spans if s["end"] is not None], key=lambda e: (e[0], e[1]))

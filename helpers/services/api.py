@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from helpers.services import data
+from helpers.services import data, faults, items
 from helpers.services.gauge import Gauge, gauge_middleware
 
 MAX_DELAY = 10.0  # seconds; longer waits teach nothing and tie up a shared server
@@ -39,6 +39,9 @@ ENDPOINTS = {
     "ANY /anything": "echo the request back (method, path, query, JSON body)",
     "GET /gauge, DELETE /gauge": "server-side request spans and peak concurrency; DELETE resets them",
 }
+
+ENDPOINTS.update(items.ENDPOINTS)  # notebook 09's endpoints: pagination, big bodies, a CPU clock
+ENDPOINTS.update(faults.ENDPOINTS)  # notebook 09's failures on demand
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -314,4 +317,6 @@ def build_api_app(gauge: Gauge) -> web.Application:
             web.delete("/gauge", reset_gauge),
         ]
     )
+    items.install(app)
+    faults.install(app)
     return app

@@ -8,6 +8,7 @@ what proves that a Semaphore or a connector limit really capped the load.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 
@@ -20,6 +21,32 @@ class RequestSpan:
     start: float  # seconds since the gauge was last reset
     end: float | None = None
     status: int | None = None
+    conn: int | None = None  # which connection carried the request (1, 2, ... in order of first use)
+
+
+class ConnectionIds:
+    """Number each client connection (transport) the first time a request arrives on it.
+
+    Weak keys: a closed connection's entry disappears with its transport, so this
+    stays as small as the number of open connections.
+    """
+
+    def __init__(self) -> None:
+        self.ids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.counter = 0
+
+    def of(self, transport: object) -> int | None:
+        if transport is None:
+            return None
+        try:
+            conn = self.ids.get(transport)
+            if conn is None:
+                self.counter += 1
+                conn = self.ids[transport] = self.counter
+            return conn
+        except TypeError:  # a transport without weak references (e.g. another event loop): use the client port
+            peer = getattr(transport, "get_extra_info", lambda _: None)("peername")
+            return peer[1] if peer else None
 
 
 class Gauge:
@@ -40,13 +67,13 @@ class Gauge:
     def now(self) -> float:
         return time.perf_counter() - self.t0
 
-    def begin(self, path: str) -> tuple[int, RequestSpan | None]:
+    def begin(self, path: str, conn: int | None = None) -> tuple[int, RequestSpan | None]:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         if len(self.spans) >= self.max_spans:
             self.dropped += 1  # bounded memory: a runaway loop must not eat the classroom server
             return self.generation, None
-        span = RequestSpan(path=path, start=self.now())
+        span = RequestSpan(path=path, start=self.now(), conn=conn)
         self.spans.append(span)
         return self.generation, span
 
@@ -70,13 +97,14 @@ class Gauge:
 
 
 def gauge_middleware(gauge: Gauge, skip_prefix: str | None = None) -> Callable:
-    """Record every request's server-side start and end in the gauge."""
+    """Record every request's server-side start and end (and its connection) in the gauge."""
+    connections = ConnectionIds()
 
     @web.middleware
     async def middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         if skip_prefix and request.path.startswith(skip_prefix):
             return await handler(request)
-        token = gauge.begin(request.path_qs)
+        token = gauge.begin(request.path_qs, connections.of(request.transport))
         status_code = 500
         try:
             response = await handler(request)

@@ -1,0 +1,387 @@
+"""Checkers of notebook 09 against the real services: stub, right answers, and the wrong answers
+a struggling learner writes, each of which must get a specific ❌ (the attacks run with
+/work/shared/tools/checker-attack, kept here as regression tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import email.utils
+import random
+import time
+
+import httpx
+import pytest
+import tenacity
+
+from helpers.checks import Outcome
+from helpers.exercises import nb09
+
+RETRY = {429, 502, 503, 504}
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = email.utils.parsedate_to_datetime(value)
+    return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+def jitter(attempt: int) -> float:
+    return random.uniform(0, 0.05 * 2**attempt)
+
+
+# --- 9.1 -------------------------------------------------------------------------------
+
+
+async def fetch_stub(client, url):
+    ...
+
+
+async def fetch_right(client, url):
+    for attempt in range(6):
+        try:
+            response = await client.get(url)
+        except httpx.TransportError:
+            if attempt == 5:
+                raise
+            wait = jitter(attempt)
+        else:
+            if response.status_code not in RETRY or attempt == 5:
+                response.raise_for_status()
+                return response.json()
+            wait = retry_after(response)
+            if wait is None:
+                wait = jitter(attempt)
+        await asyncio.sleep(wait)
+
+
+def _retryable(exc):
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in RETRY
+    return isinstance(exc, httpx.TransportError)
+
+
+def _wait(state):
+    exc = state.outcome.exception()
+    if isinstance(exc, httpx.HTTPStatusError) and retry_after(exc.response) is not None:
+        return retry_after(exc.response)
+    return tenacity.wait_random_exponential(multiplier=0.05, max=2)(state)
+
+
+async def fetch_right_tenacity(client, url):
+    retrying = tenacity.AsyncRetrying(retry=tenacity.retry_if_exception(_retryable), wait=_wait, stop=tenacity.stop_after_attempt(6), reraise=True)
+    async for attempt in retrying:
+        with attempt:
+            response = await client.get(url)
+            response.raise_for_status()
+            return response.json()
+
+
+def make_fetch(*, retry_statuses=RETRY, transport=True, honour=True, sleep="async", wait="jitter", attempts=6, give=lambda r: r.json(), last="raise"):
+    """A retrying fetch with one deliberate mistake, chosen by the arguments."""
+
+    async def fetch(client, url):
+        response = None
+        for attempt in range(attempts):
+            final = attempt == attempts - 1
+            try:
+                response = await client.get(url)
+            except httpx.TransportError:
+                if final or not transport:
+                    raise
+                pause = None
+            else:
+                if retry_statuses == "all":
+                    retry_this = response.status_code >= 400
+                else:
+                    retry_this = response.status_code in retry_statuses
+                if not retry_this or (final and last == "raise"):
+                    response.raise_for_status()
+                    return give(response)
+                if final:
+                    return response.json()
+                pause = retry_after(response) if honour else None
+            if pause is None:
+                pause = {"jitter": jitter(attempt), "fixed": 0.05 * 2**attempt, "none": 0.0}[wait]
+            if sleep == "async":
+                await asyncio.sleep(pause)
+            else:
+                time.sleep(pause)
+
+    return fetch
+
+
+def test_9_1_stub_is_not_attempted(lab):
+    assert run(nb09.check_9_1(fetch_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("answer", [fetch_right, fetch_right_tenacity], ids=["by hand", "tenacity"])
+def test_9_1_right_answers_pass(lab, answer):
+    result = run(nb09.check_9_1(answer, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (make_fetch(retry_statuses=set()), "may pass, retry them"),
+        (make_fetch(retry_statuses="all"), "never retry a 4xx other than 429"),
+        (make_fetch(honour=False), "before the Retry-After the server sent"),
+        (make_fetch(sleep="blocking"), "frozen"),
+        (make_fetch(wait="none", honour=True), "wait between attempts"),
+        (make_fetch(wait="fixed"), "add full jitter"),
+        (make_fetch(give=lambda r: r), "return response.json(), not the Response"),
+        (make_fetch(last="return"), "instead of raising the last error"),
+        (make_fetch(attempts=3), "make up to 6 attempts"),
+        (make_fetch(transport=False), "a dropped connection was not retried"),
+    ],
+    ids=["no retry", "retries 4xx", "ignores Retry-After", "time.sleep", "no wait", "no jitter", "Response", "returns last body", "3 attempts", "no transport retry"],
+)
+def test_9_1_wrong_answers_get_a_specific_hint(lab, answer, hint):
+    result = run(nb09.check_9_1(answer, lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
+
+
+async def fetch_seconds_only(client, url):
+    for attempt in range(6):
+        try:
+            response = await client.get(url)
+        except httpx.TransportError:
+            await asyncio.sleep(jitter(attempt))
+            continue
+        if response.status_code not in RETRY or attempt == 5:
+            response.raise_for_status()
+            return response.json()
+        try:
+            pause = float(response.headers.get("Retry-After", "x"))
+        except ValueError:  # an HTTP date: ignored
+            pause = jitter(attempt)
+        await asyncio.sleep(pause)
+
+
+def test_9_1_retry_after_date_ignored_is_wrong(lab):
+    result = run(nb09.check_9_1(fetch_seconds_only, lab))
+    assert result.outcome is Outcome.WRONG and "an HTTP date" in result.message, result.message
+
+
+async def fetch_forever_swallowing(client, url):
+    for _ in range(40):  # "retry until it works", swallowing everything; ends after ~12 s so asyncio.run can exit
+        try:
+            response = await client.get(url)
+            if response.status_code < 400:
+                return response.json()
+            if response.status_code < 500 and response.status_code != 429:
+                response.raise_for_status()
+            await asyncio.sleep(retry_after(response) or 0.3)
+        except httpx.HTTPStatusError:
+            raise
+        except BaseException:  # swallows CancelledError too
+            await asyncio.sleep(0.3)
+
+
+def test_9_1_endless_retry_that_swallows_cancellation_does_not_hang(lab):
+    started = time.perf_counter()
+    result = run(nb09.check_9_1(fetch_forever_swallowing, lab))
+    assert result.outcome is Outcome.WRONG and "still running after 10 s" in result.message, result.message
+    assert time.perf_counter() - started < 20
+
+
+def test_9_1_sync_function_is_wrong(lab):
+    def not_async(client, url):
+        return {}
+
+    result = run(nb09.check_9_1(not_async, lab))
+    assert result.outcome is Outcome.WRONG and "async def" in result.message
+
+
+# --- 9.2 -------------------------------------------------------------------------------
+
+
+async def items_stub(client, url):
+    ...
+
+
+async def items_right(client, url):
+    while url:
+        response = await client.get(url)
+        response.raise_for_status()
+        page = response.json()
+        for item in page["items"]:
+            yield item
+        url = page["next"]
+
+
+async def items_right_popping(client, url):
+    while True:
+        data = (await client.get(url)).json()
+        batch = list(data["items"])
+        while batch:
+            yield batch.pop(0)
+        if not data["next"]:
+            return
+        url = data["next"]
+
+
+async def items_returns_list(client, url):
+    out = []
+    while url:
+        page = (await client.get(url)).json()
+        out += page["items"]
+        url = page["next"]
+    return out
+
+
+async def items_first_page(client, url):
+    for item in (await client.get(url)).json()["items"]:
+        yield item
+
+
+async def items_pages(client, url):
+    while url:
+        page = (await client.get(url)).json()
+        yield page["items"]
+        url = page["next"]
+
+
+async def items_eager(client, url):
+    collected = []
+    while url:
+        page = (await client.get(url)).json()
+        collected += page["items"]
+        url = page["next"]
+    for item in collected:
+        yield item
+
+
+async def items_twice(client, url):
+    while url:
+        await client.get(url)
+        page = (await client.get(url)).json()
+        for item in page["items"]:
+            yield item
+        url = page["next"]
+
+
+async def items_sync_client(client, url):
+    while url:
+        page = httpx.get(url).json()
+        for item in page["items"]:
+            yield item
+        url = page["next"]
+
+
+async def items_responses(client, url):
+    while url:
+        response = await client.get(url)
+        yield response
+        url = response.json()["next"]
+
+
+def test_9_2_stub_is_not_attempted(lab):
+    assert run(nb09.check_9_2(items_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
+
+
+@pytest.mark.parametrize("answer", [items_right, items_right_popping])
+def test_9_2_right_answers_pass(lab, answer):
+    result = run(nb09.check_9_2(answer, lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (items_returns_list, "not an async generator"),
+        (items_first_page, "follow each page's `next` URL"),
+        (items_pages, "not whole pages"),
+        (items_eager, "fetch a page only when its items are needed"),
+        (items_twice, "requested twice"),
+        (items_sync_client, "different connections"),
+        (items_responses, "return response.json(), not the Response"),
+    ],
+)
+def test_9_2_wrong_answers_get_a_specific_hint(lab, answer, hint):
+    result = run(nb09.check_9_2(answer, lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
+
+
+# --- 9.3 -------------------------------------------------------------------------------
+
+
+async def sort_stub(client, urls):
+    ...
+
+
+def sorter(*, retry=lambda status: status in RETRY, catch=(httpx.RequestError,), timeout_kind="retryable", ok_value=lambda r: r.json(), error_value=lambda url, exc: url, tries=1, how="gather"):
+    """fetch_all_sorted with one deliberate mistake, chosen by the arguments."""
+
+    async def one(client, url):
+        for _ in range(tries):
+            try:
+                response = await client.get(url)
+            except httpx.TimeoutException as exc:
+                if httpx.TimeoutException not in catch and httpx.RequestError not in catch:
+                    raise
+                kind, value = timeout_kind, error_value(url, exc)
+                continue
+            except catch as exc:
+                kind, value = "retryable", error_value(url, exc)
+                continue
+            if response.is_success:
+                return "ok", ok_value(response)
+            kind, value = ("retryable" if retry(response.status_code) else "permanent"), url
+            if kind == "permanent":
+                break
+        return kind, value
+
+    async def fetch_all_sorted(client, urls):
+        out = {"ok": [], "retryable": [], "permanent": []}
+        if how == "gather":
+            pairs = await asyncio.gather(*(one(client, u) for u in urls))
+        elif how == "sequential":
+            pairs = [await one(client, u) for u in urls]
+        else:
+            pairs = [await f for f in asyncio.as_completed([one(client, u) for u in urls])]
+        for kind, value in pairs:
+            out[kind].append(value)
+        return out
+
+    return fetch_all_sorted
+
+
+def test_9_3_stub_is_not_attempted(lab):
+    assert run(nb09.check_9_3(sort_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
+
+
+def test_9_3_right_answer_passes(lab):
+    result = run(nb09.check_9_3(sorter(), lab))
+    assert result.outcome is Outcome.PASSED, result.message
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (sorter(how="sequential"), "start them all together"),
+        (sorter(retry=lambda s: s >= 500 or s == 429), "is in 'retryable'"),
+        (sorter(catch=()), "catch httpx.RequestError"),
+        (sorter(timeout_kind="permanent", catch=(httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError)), "timed-out URL is in 'permanent'"),
+        (sorter(how="as_completed"), "not in the order of `urls`"),
+        (sorter(ok_value=lambda r: r), "return response.json(), not the Response"),
+        (sorter(tries=2), "requested more than once"),
+        (sorter(error_value=lambda url, exc: exc), "should hold the URLs as strings"),
+    ],
+    ids=["sequential", "500 retryable", "no except", "timeout permanent", "completion order", "Response", "retries", "exceptions"],
+)
+def test_9_3_wrong_answers_get_a_specific_hint(lab, answer, hint):
+    result = run(nb09.check_9_3(answer, lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert hint in result.message, result.message
