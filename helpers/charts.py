@@ -249,6 +249,9 @@ def rates(
     else:
         ax.set_xlim(0, top * 1.6)
     ax.set_xlabel(f"{unit}{' (log scale)' if log else ''}")
+    ax.set_title(title, loc="left", fontsize=11)
+    return fig
+
 
 # --- notebook 09: connections, arrivals, attempts, curves -------------------------------
 
