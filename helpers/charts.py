@@ -381,7 +381,7 @@ def etl_dashboard(
         xs, ys = _stage_rates(samples, stage, window)
         axes[0].plot(xs, ys, color=PALETTE[i % len(PALETTE)], linewidth=1.6, label=stage)
     if limit is not None:
-        axes[0].axhline(limit, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"rate limit {limit:g}/s")
+        axes[0].axhline(limit, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"rate limit {limit:g} requests/s")
     axes[0].set_ylabel("items/s")
     axes[0].set_ylim(bottom=0)
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)

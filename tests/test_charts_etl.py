@@ -18,7 +18,7 @@ def test_dashboard_has_four_panels_and_the_limit_line() -> None:
     assert isinstance(fig, Figure)
     axes = fig.get_axes()
     assert len(axes) == 4
-    assert [line.get_label() for line in axes[0].get_lines()] == ["extract", "enrich", "rate limit 500/s"]
+    assert [line.get_label() for line in axes[0].get_lines()] == ["extract", "enrich", "rate limit 500 requests/s"]
 
 
 def test_stage_rates_come_from_the_counters() -> None:

@@ -67,7 +67,10 @@ def in_own_loop(make: Callable[[], Coroutine[Any, Any, Any]]) -> Future:
                     loop.run_until_complete(asyncio.wait(leftovers, timeout=0.5))
                 except BaseException:  # noqa: BLE001 - whatever the learner's tasks do while dying
                     pass
-            if any(not t.done() for t in leftovers):
+            stuck = [t for t in leftovers if not t.done()]
+            for task in stuck:  # the learner's task refuses to end; do not log it again at exit
+                task._log_destroy_pending = False  # asyncio's own flag (Python and C tasks)
+            if stuck:
                 _ABANDONED.append(loop)  # closing would log "Task was destroyed but it is pending"
             else:
                 loop.close()
@@ -89,6 +92,7 @@ CAP = 150  # requests the API allows at once
 RECORDS = 300
 ATTEMPTS = 2
 SLACK = 0.85  # measured throughput must reach this share of the target (a loaded machine)
+TUNE_SECONDS = 5.0  # tune() computes two numbers; anything slower is stuck
 HOG = 3.0  # more than this many times the needed workers hogs the shared API
 
 
@@ -153,7 +157,8 @@ async def check_13_1(tune: Callable, lab: Any) -> Any:
     ]
     salt = rng.randrange(10**9)
 
-    async def attempt() -> list:
+    async def attempt() -> list[str]:
+        """Judge each case as soon as it has run, so a slow or lossy answer fails fast."""
         if is_stub(tune):
             raise NotAttempted
         try:
@@ -164,24 +169,34 @@ async def check_13_1(tune: Callable, lab: Any) -> Any:
     async def runs() -> list:
         seen = []
         for latency, jitter, target in cases:
-            value = await asyncio.wrap_future(in_own_loop(lambda: _call(tune, latency, jitter, target)))
+            try:
+                async with asyncio.timeout(TUNE_SECONDS):
+                    value = await asyncio.wrap_future(in_own_loop(lambda: _call(tune, latency, jitter, target)))
+            except TimeoutError:
+                raise Wrong(f"tune({latency}, {jitter}, {target}) had not returned after {TUNE_SECONDS:g} s: it only has to compute two numbers (no sleeping, no waiting)") from None
             workers, timeout = _config(value)
             needed = max(1.0, target * (latency + jitter / 2))
             expect(workers <= HOG * needed, f"tune({latency}, {jitter}, {target}) asked for {workers} workers; about {math.ceil(needed)} reach the target, so {workers} hogs the shared API (use at most {HOG:g}x what the target needs)")
-            stored, finished = await asyncio.wrap_future(in_own_loop(lambda: _tuned_run(lab.api, workers, timeout, latency, jitter, salt)))
-            seen.append((latency, jitter, target, workers, timeout, stored, finished))
+            call = f"tune({latency}, {jitter}, {target})"
+            budget = RECORDS / (SLACK * target) * 1.5 + ATTEMPTS * min(timeout, latency + jitter) + 2
+            try:
+                async with asyncio.timeout(budget):
+                    stored, finished = await asyncio.wrap_future(in_own_loop(lambda: _tuned_run(lab.api, workers, timeout, latency, jitter, salt)))
+            except TimeoutError:
+                raise Wrong(f"{call} -> {workers} workers had not moved {RECORDS} records after {budget:.0f} s, far below the target {target}/s: workers / average latency (latency + jitter/2) must reach the target, with headroom") from None
+            judge(call, target, workers, timeout, latency, jitter, stored, finished)
+            seen.append(f"{_steady_rate(finished):.0f}/s for a target of {target}/s")
         return seen
 
-    def verify(seen: list) -> str:
-        lines = []
-        for latency, jitter, target, workers, timeout, stored, finished in seen:
-            call = f"tune({latency}, {jitter}, {target})"
-            lost = RECORDS - len(stored)
-            expect(not any(n > 1 for n in stored.values()), "the checker stored a record twice: report this as a bug in the checker")
-            expect(lost == 0, f"{call} -> timeout {timeout:g} s lost {lost} of {RECORDS} records: calls take up to {latency + jitter:.3f} s and a retry is just as slow, so the timeout must be longer than the slowest call (with some margin)")
-            rate = _steady_rate(finished)
-            expect(rate >= SLACK * target, f"{call} -> {workers} workers moved {rate:.0f} records/s, below the target {target}/s: workers / average latency (latency + jitter/2) must reach the target, with headroom")
-            lines.append(f"{rate:.0f}/s for a target of {target}/s")
+    def judge(call: str, target: int, workers: int, timeout: float, latency: float, jitter: float, stored: dict, finished: list) -> None:
+        if any(n > 1 for n in stored.values()):
+            raise CheckerError("the checker stored a record twice")
+        lost = RECORDS - len(stored)
+        expect(lost == 0, f"{call} -> timeout {timeout:g} s lost {lost} of {RECORDS} records: calls take up to {latency + jitter:.3f} s and a retry is just as slow, so the timeout must be longer than the slowest call (with some margin)")
+        rate = _steady_rate(finished)
+        expect(rate >= SLACK * target, f"{call} -> {workers} workers moved {rate:.0f} records/s, below the target {target}/s: workers / average latency (latency + jitter/2) must reach the target, with headroom")
+
+    def verify(lines: list) -> str:
         return f"no record lost, throughput met in both runs ({'; '.join(lines)})"
 
     return await run_check("13.1", attempt, verify, timeout=30)
@@ -240,16 +255,19 @@ async def _stage_run(tag_stage: Callable, api: str, ids: list[int], delays: dict
         feeder = asyncio.ensure_future(feed())
         drainer = asyncio.ensure_future(drain())
         started = time.perf_counter()
-        await asyncio.wait({stage, drainer}, timeout=WAIT)
+        await asyncio.wait({stage, drainer}, timeout=WAIT, return_when=asyncio.FIRST_EXCEPTION)
         elapsed = time.perf_counter() - started
         feeder.cancel()
         if stage.done() and not stage.cancelled() and stage.exception() is not None:
             exc = stage.exception()
-            if isinstance(exc, CheckerError):
-                raise exc
-            if isinstance(exc, (ConnectionError, ExceptionGroup)):
-                raise Wrong(f"your stage raised {type(exc).__name__}: {exc}; lookups fail now and then, so try each record up to 3 times")
-            raise Wrong(f"your stage raised {type(exc).__name__}: {exc}")
+            leaves = _leaves(exc)
+            if any(isinstance(e, CheckerError) for e in leaves):
+                raise next(e for e in leaves if isinstance(e, CheckerError))
+            inner = " (inside an ExceptionGroup from a TaskGroup)" if isinstance(exc, BaseExceptionGroup) else ""
+            if any(isinstance(e, ConnectionError) for e in leaves):
+                raise Wrong(f"your stage raised ConnectionError{inner}: lookups fail now and then, so try each record up to 3 times")
+            first = leaves[0]
+            raise Wrong(f"your stage raised {type(first).__name__}{inner}: {first}")
         if not drainer.done():
             raise Wrong(f"after {WAIT:g} s the outbox had not received None ({len(got)} of {len(ids)} records arrived): when the inbox gives None, finish the records in flight, then put one None on the outbox")
         if not stage.done() and len(got) < len(ids):
@@ -259,6 +277,13 @@ async def _stage_run(tag_stage: Callable, api: str, ids: list[int], delays: dict
         await asyncio.sleep(0.05)
         extra = outbox.qsize()
     return {"got": got, "extra": extra, "peak": state["peak"], "elapsed": elapsed, "calls": calls}
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (possibly nested) exception groups."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def _store(rows: list[dict]) -> tuple[dict[int, str], int]:
@@ -293,7 +318,10 @@ async def check_13_2(tag_stage: Callable, lab: Any) -> Any:
         if is_stub(tag_stage):
             raise NotAttempted
         try:
-            return await asyncio.wrap_future(in_own_loop(lambda: _stage_run(tag_stage, lab.api, ids, delays, flaky, salt, limit)))
+            async with asyncio.timeout(WAIT + 4):
+                return await asyncio.wrap_future(in_own_loop(lambda: _stage_run(tag_stage, lab.api, ids, delays, flaky, salt, limit)))
+        except TimeoutError:
+            raise Wrong(f"your stage was still running after {WAIT + 4:g} s and never let its event loop run: a blocking call (time.sleep, a CPU loop) inside a coroutine?") from None
         except CheckerError as exc:
             raise Wrong(f"{exc}; this is not your code's fault: run `lab = await helpers.lab.start()` and the check again") from None
 
