@@ -69,7 +69,10 @@ def in_own_loop(make: Callable[[], Coroutine[Any, Any, Any]]) -> Future:
                     pass
             stuck = [t for t in leftovers if not t.done()]
             for task in stuck:  # the learner's task refuses to end; do not log it again at exit
-                task._log_destroy_pending = False  # asyncio's own flag (Python and C tasks)
+                try:
+                    task._log_destroy_pending = False  # asyncio's own flag (Python and C tasks)
+                except AttributeError:  # a future Python without it: at worst one line at exit
+                    pass
             if stuck:
                 _ABANDONED.append(loop)  # closing would log "Task was destroyed but it is pending"
             else:
