@@ -273,6 +273,8 @@ async def _stage_run(tag_stage: Callable, api: str, ids: list[int], delays: dict
                 raise Wrong(f"your stage raised ConnectionError{inner}: lookups fail now and then, so try each record up to 3 times")
             first = leaves[0]
             raise Wrong(f"your stage raised {type(first).__name__}{inner}: {first}")
+        if not drainer.done() and stage.done():
+            raise Wrong(f"your stage returned, but the outbox had not received None ({len(got)} of {len(ids)} records arrived): when the inbox gives None, finish the records in flight, then put one None on the outbox")
         if not drainer.done():
             raise Wrong(f"after {WAIT:g} s the outbox had not received None ({len(got)} of {len(ids)} records arrived): when the inbox gives None, finish the records in flight, then put one None on the outbox")
         if not stage.done() and len(got) < len(ids):
