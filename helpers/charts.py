@@ -461,3 +461,48 @@ def curve(xs: Sequence[float], series: Mapping[str, Sequence[float]], *, title: 
     ax.legend(loc="upper left", frameon=True, framealpha=0.9)
     ax.set_title(title, loc="left", fontsize=11)
     return fig
+
+
+def etl_dashboard(
+    samples: Sequence[Mapping[str, float]],
+    *,
+    stages: Sequence[str],
+    queues: Sequence[str],
+    limit: float | None = None,
+    window: float = 0.5,
+    title: str = "ETL pipeline dashboard",
+) -> Figure:
+    """Four panels over time: items/s per stage, queue depths, requests in flight, loop lag.
+
+    `samples` are dicts with 't' (s), 'n_<stage>' (cumulative items), 'q_<queue>'
+    (depth), 'in_flight' and 'lag' (s), taken every ~0.1 s while the pipeline ran.
+    `limit` draws the rate limit (items/s) on the first panel: the physical ceiling.
+    """
+    needed = {"t", "in_flight", "lag"} | {f"n_{s}" for s in stages} | {f"q_{q}" for q in queues}
+    if len(samples) < 2 or not stages or any(not needed <= set(s) for s in samples):
+        raise ValueError(f"etl_dashboard() needs at least 2 samples, each with the keys {sorted(needed)}")
+    fig, axes = _figure(8.2, rows=4)
+    t = [s["t"] for s in samples]
+    for i, stage in enumerate(stages):
+        xs, ys = _stage_rates(samples, stage, window)
+        axes[0].plot(xs, ys, color=PALETTE[i % len(PALETTE)], linewidth=1.6, label=stage)
+    if limit is not None:
+        axes[0].axhline(limit, color=IDEAL_COLOR, linestyle="--", linewidth=1.2, label=f"rate limit {limit:g} requests/s")
+    axes[0].set_ylabel("items/s")
+    axes[0].set_ylim(bottom=0)
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    for i, name in enumerate(queues):
+        axes[1].plot(t, [s[f"q_{name}"] for s in samples], color=PALETTE[i % len(PALETTE)], linewidth=1.4, label=name)
+    axes[1].set_ylabel("queue depth")
+    axes[1].set_ylim(bottom=0)
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    axes[2].step(t, [s["in_flight"] for s in samples], where="post", color=PALETTE[4], linewidth=1.4)
+    axes[2].set_ylabel("requests\nin flight")
+    axes[2].set_ylim(bottom=0)
+    axes[3].plot(t, [s["lag"] * 1000 for s in samples], color=PALETTE[5], linewidth=1.2)
+    axes[3].set_ylabel("loop lag (ms)")
+    axes[3].set_ylim(bottom=0)
+    axes[3].set_xlabel("time since the pipeline started (s)")
+    axes[0].set_xlim(0, max(t))
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    return fig
