@@ -463,6 +463,23 @@ def curve(xs: Sequence[float], series: Mapping[str, Sequence[float]], *, title: 
     return fig
 
 
+# --- notebook 13 (capstone ETL): a pipeline dashboard -----------------------------------
+
+
+def _stage_rates(samples: Sequence[Mapping[str, float]], stage: str, window: float) -> tuple[list[float], list[float]]:
+    """Items/s of one stage from its cumulative counter, over a sliding window (smooths 100 ms ticks)."""
+    times = [s["t"] for s in samples]
+    counts = [s[f"n_{stage}"] for s in samples]
+    xs, ys, j = [], [], 0
+    for i, t in enumerate(times):
+        while times[j] < t - window:
+            j += 1
+        span = t - times[j] if j < i else 0.0
+        xs.append(t)
+        ys.append((counts[i] - counts[j]) / span if span > 0 else 0.0)
+    return xs, ys
+
+
 def etl_dashboard(
     samples: Sequence[Mapping[str, float]],
     *,
