@@ -201,6 +201,18 @@ def _story_paragraph(rng: random.Random) -> str:
 TITLE_EXTRAS = ["Caf\u00e9 & bar", "\u201cquoted\u201d", "fish & chips", "na\u00efve <code>", "A\u2019s tale", "5 < 6 > 4"]
 
 
+def _story_points(rng: random.Random, k: int, no_byline: bool) -> int | None:
+    """Points of story k: None for some; stories 4 and 8 always score 1,000 or more.
+
+    Only one story is missing (404), so every seed has a score written with a thousands separator
+    ('1,234 points'): a checker that never met one would pass int(text.split()[0]).
+    """
+    if no_byline or k % 4 == 1:
+        return None
+    points = rng.choice([rng.randint(1, 999), rng.randint(1000, 99_999)])
+    return points + 1000 if k % 4 == 0 and points < 1000 else points
+
+
 @lru_cache(maxsize=WIKI_MAX_SEEDS)
 def stories(seed: str) -> tuple[Story, ...]:
     """The N_STORIES stories of `seed`; the same seed gives the same stories everywhere."""
@@ -218,7 +230,7 @@ def stories(seed: str) -> tuple[Story, ...]:
                 number=k,
                 title=title,
                 author=None if no_byline else rng.choice(users())["username"],
-                points=None if no_byline or k % 4 == 1 else rng.choice([rng.randint(1, 999), rng.randint(1000, 99_999)]),
+                points=_story_points(rng, k, no_byline),
                 paragraphs=tuple(_story_paragraph(rng) for _ in range(rng.randint(2, 4))),
                 delay=delays[k - 1],
                 missing=k == missing,
