@@ -109,3 +109,24 @@ def test_12_2_blockers_never_first_and_at_distinct_positions():
         assert len(set(positions)) == len(pipelines) == nb12.ATTEMPTS
         assert len({p.blocker for p in pipelines}) == nb12.ATTEMPTS
         assert all(p.decoy != p.blocker and p.decoy in p.names for p in pipelines)
+
+
+def test_13_1_no_fixed_worker_count_passes_both_cases():
+    """Before: about 1 draw in 45 let some fixed number of workers pass both cases."""
+    from helpers.exercises import nb13
+
+    for seed in SEEDS:
+        fast, slow = nb13.tune_cases(random.Random(seed))
+        # a fixed W passes a case only within [SLACK * needed, HOG * needed]: the ranges never meet
+        assert nb13.HOG * nb13._needed(*fast) < nb13.SLACK * nb13._needed(*slow)
+
+
+def test_13_2_two_runs_with_limits_two_apart():
+    """Before: one run with a limit in 3..6, and a semaphore hard-coded to 3 always passed."""
+    from helpers.exercises import nb13
+
+    for seed in SEEDS:
+        plans = nb13.stage_plans(random.Random(seed))
+        (first, ids1, *_), (second, ids2, *_) = plans
+        assert second == first + 2 and first in (3, 4)
+        assert not set(ids1) & set(ids2) or ids1 != ids2
