@@ -527,3 +527,48 @@ def test_3_3_wrong_answer_classes(fn, words, lab):
     result = run(ex.check_3_3(fn, lab))
     assert result.outcome is Outcome.WRONG, result
     assert words in result.message, result.message
+
+
+# --- answers that used to pass by luck on some draws ---------------------------------------------
+
+
+async def settled_failed_in_finish_order(client, urls):
+    """Successes in input order, but the failed URLs collected as they fail: with 2 failures they
+    used to finish in input order 1 draw in 2."""
+    failed = []
+
+    async def one(url):
+        try:
+            return await _fetch_json(client, url)
+        except httpx.HTTPStatusError as exc:
+            failed.append(url)
+            return exc
+
+    results = await asyncio.gather(*(one(u) for u in urls))
+    return [r for r in results if not isinstance(r, Exception)], failed
+
+
+async def all_awaits_in_input_order(client, urls):
+    """Cancels and awaits the rest on an error, but meets the error only when its turn comes:
+    it passed whenever the 500 was first in the list (1 draw in 3)."""
+    tasks = [asyncio.create_task(_fetch_json(client, u)) for u in urls]
+    try:
+        return [await t for t in tasks]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@pytest.mark.parametrize(
+    ("checker", "fn", "words"),
+    [
+        (ex.check_3_1, settled_failed_in_finish_order, "follows the finishing order"),
+        (ex.check_3_3, all_awaits_in_input_order, "ran to the end"),
+    ],
+)
+def test_answers_that_passed_by_luck_are_wrong_every_time(checker, fn, words, lab):
+    for _ in range(3):
+        result = run(checker(fn, lab))
+        assert result.outcome is Outcome.WRONG, result
+        assert words in result.message, result.message

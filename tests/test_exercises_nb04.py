@@ -477,3 +477,19 @@ def test_4_2_wrong_answer_classes(fn, words, lab):
 def test_4_2_ignoring_the_url_is_wrong(lab):
     result = run(ex.check_4_2(_download_fixed_url(lab), lab))
     assert result.outcome is Outcome.WRONG and "JSON body of `url`" in result.message
+
+
+async def heartbeat_fixed_in_between(client, url, beat):
+    """12 beats (0.6 s): just enough for a 0.9 s request under MAX_GAP, and returns at most
+    0.35 s late after a 0.25 s one; with the old lengths (long 0.9-1.1 s) it sat on the boundary."""
+    task = asyncio.create_task(beats(beat, 12))
+    response = await client.get(url)
+    await task
+    return response.json()
+
+
+def test_4_1_a_fixed_number_of_beats_never_fits_both_lengths(lab):
+    for _ in range(2):
+        result = run(ex.check_4_1(heartbeat_fixed_in_between, lab))
+        assert result.outcome is Outcome.WRONG, result
+        assert "heartbeat went" in result.message or "returned" in result.message, result.message

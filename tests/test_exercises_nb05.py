@@ -7,6 +7,7 @@ The same answers are the checker-attack set (/tmp/attack-core-b/ex_5_*.py when i
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import httpx
@@ -316,3 +317,43 @@ def test_5_2_wrong_answers_get_their_hint(lab, answer, hint):
     result = check(checkers.check_5_2, answer, lab)
     assert result.outcome is Outcome.WRONG, result.message
     assert hint in result.message, result.message
+
+
+async def a52_blocking_sleep_gathered(client, urls):
+    async def get(url):
+        while True:
+            response = await client.get(url)
+            if response.status_code != 429:
+                return response.json()
+            time.sleep(float(response.headers["X-RateLimit-Reset-After"]))
+
+    return await asyncio.gather(*(get(u) for u in urls))
+
+
+async def a52_blocking_retry_after(client, urls):
+    async def get(url):
+        while True:
+            response = await client.get(url)
+            if response.status_code != 429:
+                return response.json()
+            time.sleep(float(response.headers["Retry-After"]))
+
+    return await asyncio.gather(*(get(u) for u in urls))
+
+
+@pytest.mark.parametrize("answer", [a52_blocking_sleep_gathered, a52_blocking_retry_after])
+def test_5_2_more_blocking_answers_are_caught(lab, answer):
+    result = check(checkers.check_5_2, answer, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert re.search("the event loop froze|blocked the event loop", result.message), result.message
+
+
+def test_5_2_blocking_rule_by_construction():
+    """The rule the loop-lag samples are judged by: one noisy stall (< 0.5 s) is forgiven, the
+    two ~0.28 s stalls of a sequential time.sleep(reset) answer are not."""
+    assert not checkers.blocked_5_2([])
+    assert not checkers.blocked_5_2([0.01] * 100 + [0.14] * 20)  # a busy machine: many short stalls
+    assert not checkers.blocked_5_2([0.01, 0.45, 0.02])  # one long scheduling hiccup
+    assert checkers.blocked_5_2([0.01, 0.27, 0.02, 0.26])  # sequential time.sleep(reset)
+    assert checkers.blocked_5_2([2.1])  # gathered time.sleep(reset): eight sleeps at once
+    assert checkers.blocked_5_2([1.0])  # time.sleep(Retry-After)

@@ -291,3 +291,28 @@ def test_7_2_wrong_answers_get_their_hint(lab, answer, hint):
     result = check(checkers.check_7_2, answer, lab)
     assert result.outcome is Outcome.WRONG, result.message
     assert hint in result.message, result.message
+
+
+async def a71_hard_coded_just_below(client, url, seconds):
+    """A fixed deadline as long as the tight call allows (0.64 s < tight + SLACK when tight >= 0.3):
+    the patient body (0.75-0.85 s, drawn so) always outlasts it."""
+    try:
+        async with asyncio.timeout(0.64):
+            return (await client.get(url)).json()
+    except TimeoutError:
+        return None
+
+
+def test_7_1_no_fixed_deadline_fits_both_calls(lab):
+    result = check(checkers.check_7_1, a71_hard_coded_just_below, lab)
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "Is the deadline `seconds`, the argument?" in result.message or "only after" in result.message, result.message
+
+
+def test_7_2_completion_order_is_wrong_every_time(lab):
+    """a72_completion_order passed when the on-time URLs came first in finishing order (1 draw in
+    ~60); now the first URL always misses the deadline, so its entry must be None."""
+    for _ in range(3):
+        result = check(checkers.check_7_2, a72_completion_order, lab)
+        assert result.outcome is Outcome.WRONG, result.message
+        assert "the URL's own index" in result.message, result.message

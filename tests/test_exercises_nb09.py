@@ -151,6 +151,16 @@ def test_9_1_wrong_answers_get_a_specific_hint(lab, answer, hint):
     assert hint in result.message, result.message
 
 
+@pytest.mark.parametrize("forgotten", [502, 503, 504])
+def test_9_1_forgetting_one_transient_status_is_wrong_every_time(lab, forgotten):
+    """Each run's "transient" script meets all three of 502/503/504 (it used to meet two)."""
+    answer = make_fetch(retry_statuses=RETRY - {forgotten})
+    for _ in range(2):
+        result = run(nb09.check_9_1(answer, lab))
+        assert result.outcome is Outcome.WRONG, result.message
+        assert f"{forgotten}" in result.message or "was not retried" in result.message, result.message
+
+
 async def fetch_seconds_only(client, url):
     for attempt in range(6):
         try:

@@ -197,6 +197,7 @@ def test_11_1_right(answer):
         (save_sequential, "one after another"),
         (save_returns_objects, "not the User object"),
         (save_hard_coded, "none of the people are in the users table"),
+        (save_completion_order, "in the wrong order"),
     ],
 )
 def test_11_1_wrong(answer, hint):
@@ -507,3 +508,33 @@ def test_checker_bugs_are_not_blamed_on_the_learner(monkeypatch):
     monkeypatch.setattr(nb11, "expect", broken)
     with pytest.raises(nb11.CheckerError, match="failed by itself"):
         check_11_2(titles_right)
+
+
+# --- nothing left behind: no connection (and no aiosqlite worker thread) outlives a check --------
+
+
+def _worker_threads() -> set:
+    import threading
+
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.is_alive()}
+
+
+@pytest.mark.parametrize("answer", [save_shared_session, save_one_transaction, save_no_except, save_right])
+def test_11_1_leaves_no_connection_behind(answer):
+    """CI once showed "Event loop is closed" from an aiosqlite thread in a LATER test: the shared-session
+    answer left a connection checked out, and the garbage collector closed it inside another loop.
+    The checker now closes what the learner's code left open, before its loop ends."""
+    import gc
+    import warnings
+
+    before = _worker_threads()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_11_1(answer)  # the checker's own garbage collection at its end counts too
+        gc.collect()
+    deadline = time.monotonic() + 2
+    while _worker_threads() - before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not (_worker_threads() - before), "an aiosqlite connection thread outlived the check"
+    leaked = [str(w.message) for w in caught if "non-checked-in connection" in str(w.message) or "was deleted before being closed" in str(w.message)]
+    assert not leaked, leaked

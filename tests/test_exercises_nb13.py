@@ -86,6 +86,11 @@ def tune_returns_tuple(latency, jitter, target):
     return (math.ceil(1.5 * target * (latency + jitter / 2)), 2 * (latency + jitter))
 
 
+def tune_fixed_thirty(latency, jitter, target):
+    """A fixed pool size that suits some draws of both cases (about 1 draw in 45 before tune_cases)."""
+    return {"workers": 30, "timeout": 1.0}
+
+
 def tune_float_workers(latency, jitter, target):
     return {"workers": 1.5 * target * (latency + jitter / 2), "timeout": 2 * (latency + jitter)}
 
@@ -95,6 +100,7 @@ def tune_float_workers(latency, jitter, target):
     "answer, hint",
     [
         (tune_hard_coded, "hogs the shared API|below the target"),
+        (tune_fixed_thirty, "hogs the shared API|below the target"),
         (tune_ignores_jitter, "lost"),
         (tune_too_few_workers, "below the target"),
         (tune_everything_at_once, "hogs the shared API"),
@@ -355,9 +361,31 @@ async def tag_only(inbox, outbox, lookup, limit):
 
 
 
+async def tag_hard_coded_limit(inbox, outbox, lookup, limit):
+    """The semaphore from the lesson's example, not from `limit`: 3 is within every limit (3-6)."""
+    sem = asyncio.Semaphore(3)
+
+    async def one(record):
+        for attempt in range(3):
+            try:
+                async with sem:
+                    tag = await lookup(record["id"])
+                break
+            except ConnectionError:
+                if attempt == 2:
+                    raise
+        await outbox.put({**record, "tag": tag})
+
+    async with asyncio.TaskGroup() as tg:
+        while (record := await inbox.get()) is not None:
+            tg.create_task(one(record))
+    await outbox.put(None)
+
+
 @pytest.mark.parametrize(
     "answer, hint",
     [
+        (tag_hard_coded_limit, "the check passes a different limit each time"),
         (tag_sequential, "one at a time"),
         (tag_no_limit, "lookups ran at once, but limit was"),
         (tag_no_retry, "raised ConnectionError (inside an ExceptionGroup"),

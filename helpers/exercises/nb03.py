@@ -24,6 +24,7 @@ from helpers.exercises.common import (
     reject_awaitable,
     reject_response,
     short,
+    late_first,
     shuffled_delays,
 )
 from helpers.lab import Lab
@@ -170,13 +171,21 @@ SETTLED_STEP = 0.06  # each URL has its own delay (0.06 ... 0.48 s, shuffled): f
 
 
 def settled_plan(rng: random.Random, size: int) -> tuple[str, list[int], list[float]]:
-    """A seed nobody can predict with 2 to size-2 failures among `size` ids, and shuffled delays."""
+    """A seed nobody can predict with 2 to size-2 failures among `size` ids, and shuffled delays
+    such that the successes AND the failures each finish in another order than they are listed
+    (the first of each finishes 2 steps after the fastest of its group): an answer that collects
+    either list as requests finish is caught on every draw, not on most."""
     while True:
         seed = f"c{rng.randrange(10**9)}"
         ids = rng.sample(range(1000), size)
         failing = [n for n in ids if fraction("unreliable", seed, n) < SETTLED_RATE]
-        if 2 <= len(failing) <= size - 2:
-            return seed, ids, shuffled_delays(size, SETTLED_STEP, rng)
+        if not 2 <= len(failing) <= size - 2:
+            continue
+        delays = shuffled_delays(size, SETTLED_STEP, rng)
+        bad = [d for n, d in zip(ids, delays) if n in failing]
+        good = [d for n, d in zip(ids, delays) if n not in failing]
+        if late_first(bad, 2 * SETTLED_STEP) and late_first(good, 2 * SETTLED_STEP):
+            return seed, ids, delays
 
 
 def _verify_settled(run: Run, urls: list[str], expected_ok: list, expected_failed: list[str]) -> None:
@@ -340,15 +349,22 @@ ALL_OK_DELAYS = (0.4, 0.1, 0.25)  # finish order b, c, a: not the input order
 ONE_FAILS = ("/delay/0.6?key=slow", "/status/500", "/delay/0.5?key=slower")
 
 
+def failing_paths(rng: random.Random) -> list[str]:
+    """ONE_FAILS with the 500 at position 2 or 3, never first: an answer that awaits its tasks
+    one by one in input order would otherwise meet the 500 first by luck (1 draw in 3)."""
+    paths = [ONE_FAILS[0], ONE_FAILS[2]]
+    paths.insert(rng.randrange(1, 3), ONE_FAILS[1])
+    return paths
+
+
 async def check_3_3(all_or_nothing: Callable[[httpx.AsyncClient, list[str]], Awaitable[list]], lab: Lab) -> Result:
     """all_or_nothing(client, urls): all JSON bodies in order, or the first error after cancelling
     (and awaiting) the rest.  The successful URLs finish out of order; the failing one sits at a
-    random position."""
+    random position after a slow URL, so only an answer that reacts to the first failure passes."""
     rng = random.Random()
     keys = [f"k{rng.randrange(10**6)}-{i}" for i in range(len(ALL_OK_DELAYS))]
     ok_urls = [lab.url(f"/delay/{d}?key={k}") for k, d in zip(keys, ALL_OK_DELAYS)]
-    bad_paths = [ONE_FAILS[0], ONE_FAILS[2]]
-    bad_paths.insert(rng.randrange(3), ONE_FAILS[1])
+    bad_paths = failing_paths(rng)
     bad_urls = [lab.url(p) for p in bad_paths]
 
     async def attempt() -> tuple[Run, Run]:

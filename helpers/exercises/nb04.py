@@ -24,7 +24,10 @@ from helpers.timing import LoopLagMonitor
 # --- Exercise 4.1: a heartbeat beside the real work ---------------------------------------
 
 BEAT_INTERVAL = 0.05
-JOBS = ((0.15, 0.25), (0.9, 1.1))  # a short and a long request, lengths drawn in these ranges
+# a short and a long request, lengths drawn in these ranges.  A fixed number of beats lasting D
+# passes the long job only if D >= long - MAX_GAP (>= 0.65 s) and the short one only if
+# D <= short + MAX_LATE (<= 0.55 s): no D passes both, on every draw.
+JOBS = ((0.15, 0.25), (1.0, 1.2))
 MAX_GAP = 0.35  # seconds without a beat while the request runs (7 intervals: room for a busy machine)
 MAX_LATE = 0.3  # seconds the function may take to return after the response arrived
 QUIET_AFTER = 0.2  # seconds the checker listens for stray beats after the function returned

@@ -27,7 +27,15 @@ SLOW_5_1, FAST_5_1 = 0.4, 0.05  # seconds; one slow request per group of `limit`
 GROUPS_5_1 = 3  # each call fetches GROUPS_5_1 * limit URLs
 IDLE_5_1 = 0.25  # s with >= 2 free slots while URLs wait: batching idles ~0.7 s, a semaphore ~0
 MAX_LAG_5_1 = 0.8  # s; a sync client fetching the URLs freezes the loop for 1.5 s or more; a busy machine stalls it < 0.5 s
-MAX_LAG_5_2 = 0.2  # s; time.sleep(reset time) freezes it for about one window (0.3 s)
+# 5.2 cannot judge by the worst stall alone: one time.sleep(reset) lasts at most one window
+# (0.3 s, fixed by the notebook's text), too close to what a loaded machine can cause.  But a
+# blocking answer sleeps once per refusal: a sequential one twice (~0.28 s each, at requests 5
+# and 9), a gathered one eight times in a row (one stall of >= 2 s), and time.sleep(Retry-After)
+# one whole second.  So: blocked if ONE stall reaches LONG_STALL_5_2, or TWO reach STALL_5_2.  A
+# right answer fails only if a loaded machine stalls it twice for >= 0.15 s within ~1 s, or once
+# for 0.5 s (the old rule failed it on one 0.2 s stall).
+STALL_5_2 = 0.15  # s; a sequential blocking answer stalls twice for ~0.28 s
+LONG_STALL_5_2 = 0.5  # s; a gathered one stalls >= 2 s at once, time.sleep(Retry-After) 1 s
 CALL_TIMEOUT_5_1 = 5.0  # s per call; one at a time would need about 1.5-2.5 s
 
 N_5_2 = 12
@@ -35,6 +43,11 @@ RATE_5_2 = 4  # requests allowed per window by the server
 WINDOW_5_2 = 0.3  # seconds
 MAX_REFUSALS_5_2 = 3 * N_5_2  # honouring the reset time costs about one refusal per request; a tight retry loop costs hundreds
 TIMEOUT_5_2 = 15.0  # s; honouring whole-second Retry-After headers takes about 4 s
+
+
+def blocked_5_2(lags: list[float]) -> bool:
+    """Did something block the loop? One stall >= LONG_STALL_5_2 or two >= STALL_5_2 (see above)."""
+    return max(lags, default=0.0) >= LONG_STALL_5_2 or sum(x >= STALL_5_2 for x in lags) >= 2
 
 
 def _idle_seconds(reading: GaugeReading, limit: int, total: int) -> float:
@@ -137,9 +150,10 @@ async def check_5_2(get_all_politely: Callable[[httpx.AsyncClient, list[str]], A
         if not run.finished:
             raise not_finished("get_all_politely", TIMEOUT_5_2, run, "Do your retries stop once a request succeeds, and does each wait only as long as the server asks?")
         raise_error(run)
+        lags = [sample.lag for sample in lag.samples]
         expect(
-            lag.max_lag < MAX_LAG_5_2,
-            f"the event loop froze for {lag.max_lag * 1000:.0f} ms: time.sleep() (or a sync client) blocks every other task. Wait with `await asyncio.sleep(seconds)`",
+            not blocked_5_2(lags),
+            f"the event loop froze {sum(x >= STALL_5_2 for x in lags)} time(s) (worst {lag.max_lag * 1000:.0f} ms): time.sleep() (or a sync client) blocks every other task. Wait with `await asyncio.sleep(seconds)`",
         )
         return run.value
 

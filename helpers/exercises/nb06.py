@@ -138,7 +138,7 @@ def _failing(seed: str) -> set[int]:
 
 
 def _seed_6_2() -> str:
-    """A fresh seed with at least 2 failing and 2 passing ids in each wave: unpredictable, never trivial."""
+    """A fresh seed with a failing and a passing id in each wave and >= 3 failing in all: unpredictable, never trivial."""
     half = len(IDS_6_2) // 2
     while True:
         seed = f"ex62-{uuid.uuid4().hex[:6]}"

@@ -31,6 +31,7 @@ from sqlalchemy.exc import (
     StatementError,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from helpers import db as helpers_db
 from helpers.checks import NotAttempted, Result, Wrong, expect, is_stub, run_check
@@ -56,6 +57,7 @@ class Meter:
         self.peak = 0
         self.counting = False
         self.db_errors: list[str] = []  # errors the database raised, even those the learner's code swallowed
+        self._held: dict[int, Any] = {}  # id(connection record) -> pooled connection checked out right now
         sync = engine.sync_engine
         event.listen(sync, "before_cursor_execute", self._statement)
         event.listen(sync, "handle_error", self._error)
@@ -75,13 +77,32 @@ class Meter:
         if self.counting:
             self.db_errors.append(str(context.original_exception))
 
-    def _checkout(self, *args: Any) -> None:
+    def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
         self.out += 1
+        self._held[id(record)] = proxy
         if self.counting:
             self.peak = max(self.peak, self.out)
 
-    def _checkin(self, *args: Any) -> None:
+    def _checkin(self, dbapi_connection: Any, record: Any) -> None:
         self.out = max(0, self.out - 1)
+        self._held.pop(id(record), None)
+
+    async def release_leftovers(self) -> int:
+        """Close the connections the learner's code never gave back (a session left broken or open).
+
+        Why: engine.dispose() closes only the connections in the pool.  A connection still checked
+        out is closed much later by the garbage collector, often inside another event loop or after
+        this one has closed, and aiosqlite's worker thread then reports to a closed loop ("Event
+        loop is closed" in a thread).  Invalidating it now, on this loop, closes it for good.
+        Returns how many there were.
+        """
+        held, self._held = list(self._held.values()), {}
+        for proxy in held:
+            try:
+                await asyncio.wait_for(greenlet_spawn(proxy.invalidate), timeout=2.0)
+            except Exception:  # noqa: BLE001 - best effort: the connection may be broken already
+                pass
+        return len(held)
 
 
 def _check_model(model: object, table: str) -> None:
@@ -221,6 +242,7 @@ async def check_11_1(save_users: Callable[[async_sessionmaker, list[dict]], Awai
                 rows = (await conn.execute(text("SELECT id, name, email FROM users"))).all()
             return result, [tuple(r) for r in rows]
         finally:
+            await meter.release_leftovers()
             await engine.dispose()
 
     def verify(outcome: tuple[Any, list[tuple[int, str, str]]]) -> str:
@@ -309,6 +331,7 @@ async def check_11_2(titles_by_author: Callable[[Any], Awaitable[dict[str, list[
                 sent = len(meter.statements)
             return result, sent
         finally:
+            await meter.release_leftovers()
             await engine.dispose()
 
     def verify(outcome: tuple[Any, int]) -> str:
@@ -402,6 +425,7 @@ async def check_11_3(store_readings: Callable[[async_sessionmaker, list[AsyncIte
         try:
             return await attempt()
         finally:
+            await meter.release_leftovers()
             await engine.dispose()
 
     def verify(outcome: tuple[Any, float, list[tuple[str, float]]]) -> str:

@@ -383,11 +383,36 @@ def _make_step(name: str, blocks: bool, decoy: bool) -> Callable[[], Awaitable[N
     return step
 
 
-def make_pipeline(rng: random.Random) -> Pipeline:
+def make_pipeline(rng: random.Random, position: int | None = None) -> Pipeline:
+    """A pipeline of N_STEPS named steps; the blocker is step `position` (random if None).
+
+    The blocker is never the first step to start (index 0): with slow_callback_duration = 0
+    every callback is reported and the first report is step 0, so an answer that picks the
+    first report must not be right by luck.
+    """
     names = [f"{v}_{n}" for v, n in rng.sample([(v, n) for v in VERBS for n in NOUNS], N_STEPS)]
-    blocker, decoy = rng.sample(names, 2)
+    if position is None:
+        position = rng.randrange(1, N_STEPS)
+    if not 1 <= position < N_STEPS:
+        raise ValueError(f"the blocker's position must be 1..{N_STEPS - 1}, got {position}")
+    blocker = names[position]
+    decoy = rng.choice([n for n in names if n != blocker])
     task_names = [f"worker-{rng.randrange(100, 1000)}-{i}" for i in range(N_STEPS)]
     return Pipeline(names, task_names, blocker, decoy)
+
+
+def make_pipelines(rng: random.Random, count: int = ATTEMPTS) -> list[Pipeline]:
+    """`count` pipelines whose blockers sit at different positions (never the first) and have
+    different names: any rule by position ("the first/last report", "step 3") or by name
+    (a hard-coded answer) is wrong for at least count - 1 of them, on every draw."""
+    positions = rng.sample(range(1, N_STEPS), count)
+    pipelines: list[Pipeline] = []
+    for position in positions:
+        candidate = make_pipeline(rng, position)
+        while candidate.blocker in {p.blocker for p in pipelines}:
+            candidate = make_pipeline(rng, position)
+        pipelines.append(candidate)
+    return pipelines
 
 
 class _Recorder(logging.Handler):
@@ -441,12 +466,7 @@ def _in_thread(find_blocker: Callable, pipelines: list[Pipeline]) -> tuple[Futur
 async def check_12_2(find_blocker: Callable[[Callable[[], Awaitable[None]]], Awaitable[str]],
                      lab: object = None) -> Result:
     """find_blocker(pipeline) -> the name of the coroutine function that blocks the loop."""
-    rng = random.Random()
-    pipelines: list[Pipeline] = []
-    while len(pipelines) < ATTEMPTS:
-        candidate = make_pipeline(rng)
-        if candidate.blocker not in {p.blocker for p in pipelines}:
-            pipelines.append(candidate)
+    pipelines = make_pipelines(random.Random())
     asyncio_logger = logging.getLogger("asyncio")
 
     async def attempt() -> tuple[list[object], list[str], list]:

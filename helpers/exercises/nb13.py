@@ -152,12 +152,30 @@ def _steady_rate(finished: list[float]) -> float:
     return (hi - lo) / span if span > 0 else float("inf")
 
 
+def _needed(latency: float, jitter: float, target: int) -> float:
+    """Workers that just reach `target` records/s when a call takes latency + jitter/2 on average."""
+    return max(1.0, target * (latency + jitter / 2))
+
+
+def tune_cases(rng: random.Random) -> list[tuple[float, float, int]]:
+    """Two (latency, jitter, target) cases so far apart that no fixed number of workers passes both.
+
+    A fixed W passes a case only if SLACK * needed <= W (throughput) and W <= HOG * needed (not
+    hogging); drawn freely, about 1 draw in 45 let some W pass both.  Drawn until the slow case
+    needs more than HOG times the fast one's workers, with 25 % to spare for a noisy machine.
+    """
+    while True:
+        cases = [
+            (round(rng.uniform(0.02, 0.04), 3), round(rng.uniform(0.01, 0.02), 3), rng.randrange(150, 251, 10)),
+            (round(rng.uniform(0.05, 0.10), 3), round(rng.uniform(0.25, 0.40), 3), rng.randrange(150, 251, 10)),
+        ]
+        if SLACK * _needed(*cases[1]) > 1.25 * HOG * _needed(*cases[0]):
+            return cases
+
+
 async def check_13_1(tune: Callable, lab: Any) -> Any:
     rng = random.Random()
-    cases = [
-        (round(rng.uniform(0.02, 0.04), 3), round(rng.uniform(0.01, 0.02), 3), rng.randrange(150, 251, 10)),
-        (round(rng.uniform(0.05, 0.10), 3), round(rng.uniform(0.25, 0.40), 3), rng.randrange(150, 251, 10)),
-    ]
+    cases = tune_cases(rng)
     salt = rng.randrange(10**9)
 
     async def attempt() -> list[str]:
@@ -178,7 +196,7 @@ async def check_13_1(tune: Callable, lab: Any) -> Any:
             except TimeoutError:
                 raise Wrong(f"tune({latency}, {jitter}, {target}) had not returned after {TUNE_SECONDS:g} s: it only has to compute two numbers (no sleeping, no waiting)") from None
             workers, timeout = _config(value)
-            needed = max(1.0, target * (latency + jitter / 2))
+            needed = _needed(latency, jitter, target)
             expect(workers <= HOG * needed, f"tune({latency}, {jitter}, {target}) asked for {workers} workers; about {math.ceil(needed)} reach the target, so {workers} hogs the shared API (use at most {HOG:g}x what the target needs)")
             call = f"tune({latency}, {jitter}, {target})"
             budget = RECORDS / (SLACK * target) * 1.5 + ATTEMPTS * min(timeout, latency + jitter) + 2
@@ -313,26 +331,44 @@ def _store(rows: list[dict]) -> tuple[dict[int, str], int]:
     return stored, duplicates
 
 
+def stage_plans(rng: random.Random) -> list[tuple[int, list[int], dict[int, float], set[int]]]:
+    """(limit, ids, delays, flaky) for two runs whose limits differ by 2 (3 and 5, or 4 and 6):
+    a limit hard-coded instead of read from `limit` cannot reach both (before: one run with a
+    limit in 3..6, and a hard-coded 3 always passed)."""
+    first = rng.choice((3, 4))
+    plans = []
+    for limit in (first, first + 2):
+        ids = rng.sample(range(1, 10**6), rng.randint(40, 60))
+        delays = {ident: round(rng.uniform(0.02, 0.1), 3) for ident in ids}
+        plans.append((limit, ids, delays, set(rng.sample(ids, len(ids) // 5))))
+    return plans
+
+
 async def check_13_2(tag_stage: Callable, lab: Any) -> Any:
     rng = random.Random()
-    limit = rng.randint(3, 6)
-    ids = rng.sample(range(1, 10**6), rng.randint(40, 60))
-    delays = {ident: round(rng.uniform(0.02, 0.1), 3) for ident in ids}
-    flaky = set(rng.sample(ids, len(ids) // 5))
+    plans = stage_plans(rng)
     salt = rng.randrange(10**9)
 
-    async def attempt() -> dict:
+    async def attempt() -> list[dict]:
         if is_stub(tag_stage):
             raise NotAttempted
-        try:
-            async with asyncio.timeout(WAIT + 4):
-                return await asyncio.wrap_future(in_own_loop(lambda: _stage_run(tag_stage, lab.api, ids, delays, flaky, salt, limit)))
-        except TimeoutError:
-            raise Wrong(f"your stage was still running after {WAIT + 4:g} s and never let its event loop run: a blocking call (time.sleep, a CPU loop) inside a coroutine?") from None
-        except CheckerError as exc:
-            raise Wrong(f"{exc}; this is not your code's fault: run `lab = await helpers.lab.start()` and the check again") from None
+        runs = []
+        for limit, ids, delays, flaky in plans:
+            try:
+                async with asyncio.timeout(WAIT + 4):
+                    run = await asyncio.wrap_future(in_own_loop(lambda: _stage_run(tag_stage, lab.api, ids, delays, flaky, salt, limit)))
+            except TimeoutError:
+                raise Wrong(f"your stage was still running after {WAIT + 4:g} s and never let its event loop run: a blocking call (time.sleep, a CPU loop) inside a coroutine?") from None
+            except CheckerError as exc:
+                raise Wrong(f"{exc}; this is not your code's fault: run `lab = await helpers.lab.start()` and the check again") from None
+            runs.append(run)
+            judge(run, limit, ids, delays)  # a wrong first run fails fast
+        return runs
 
-    def verify(run: dict) -> str:
+    def verify(runs: list[dict]) -> str:
+        return "every record stored once with its tag, lookups concurrent within the limit, failures retried"
+
+    def judge(run: dict, limit: int, ids: list[int], delays: dict[int, float]) -> None:
         rows = run["got"]
         bad = [r for r in rows if not (isinstance(r, dict) and {"id", "title", "tag"} <= set(r))]
         expect(not bad, f"put dicts with the record's fields plus 'tag' on the outbox ({{**record, 'tag': tag}}), got {str(bad[0])[:80]}" if bad else "")
@@ -347,6 +383,6 @@ async def check_13_2(tag_stage: Callable, lab: Any) -> Any:
         expect(run["peak"] >= 2, f"lookups ran one at a time: run up to limit={limit} of them concurrently (tasks + a semaphore, or workers)")
         sequential = sum(delays.values())
         expect(run["elapsed"] < 0.6 * sequential, f"{len(ids)} records took {run['elapsed']:.2f} s, nearly as long as one at a time ({sequential:.2f} s): is something blocking the loop (time.sleep?) or awaited one by one?")
-        return "every record stored once with its tag, lookups concurrent within the limit, failures retried"
+        expect(run["peak"] == limit, f"at most {run['peak']} lookups ran at once, but limit={limit} allows {limit}: use exactly `limit` (Semaphore(limit) or `limit` workers); the check passes a different limit each time")
 
-    return await run_check("13.2", attempt, verify, timeout=20)
+    return await run_check("13.2", attempt, verify, timeout=2 * (WAIT + 4) + 5)

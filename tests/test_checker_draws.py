@@ -1,0 +1,132 @@
+"""Every random draw of the checkers contains what tells right from wrong, by construction.
+
+No network, no event loop: each test runs a checker's generator over thousands of seeds and
+asserts the guarantee the checker relies on (CI once failed because 1 draw in 12 of 10.1 had no
+'1,234 points' score).  The matching wrong answers are in tests/test_exercises_nbNN.py.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from helpers.exercises import common, nb00, nb01, nb03, nb04, nb07, nb10, nb12
+from helpers.services.api import fraction
+
+SEEDS = range(2000)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 8])
+def test_shuffled_delays_finish_out_of_input_order_by_a_margin(count):
+    for seed in SEEDS:
+        delays = common.shuffled_delays(count, 0.06, random.Random(seed))
+        assert sorted(delays) == [round(0.06 * (i + 1), 3) for i in range(count)]
+        assert delays[0] - min(delays) >= 0.06 * min(2, count - 1) - 1e-9, delays
+        assert delays != sorted(delays)
+
+
+def test_0_1_and_1_1_calls_finish_out_of_order():
+    for seed in SEEDS:
+        for call in nb00.plan(random.Random(seed)):
+            delays = [d for _, d in call]
+            assert common.late_first(delays, 2 * nb00.STEP), delays
+        for call in nb01.plan_posts(random.Random(seed)):
+            delays = list(call.values())
+            assert common.late_first(delays, 2 * nb01.STEP), delays
+
+
+@pytest.mark.parametrize("size", nb03.SETTLED_SIZES)
+def test_3_1_successes_and_failures_each_finish_out_of_order(size):
+    """Before: with 2 failures, the failed URLs finished in input order 1 draw in 2."""
+    for seed in SEEDS:
+        run_seed, ids, delays = nb03.settled_plan(random.Random(seed), size)
+        failing = {n for n in ids if fraction("unreliable", run_seed, n) < nb03.SETTLED_RATE}
+        assert 2 <= len(failing) <= size - 2
+        bad = [d for n, d in zip(ids, delays) if n in failing]
+        good = [d for n, d in zip(ids, delays) if n not in failing]
+        assert common.late_first(bad, 2 * nb03.SETTLED_STEP), (bad, good)
+        assert common.late_first(good, 2 * nb03.SETTLED_STEP), (bad, good)
+
+
+def test_3_3_the_500_is_never_first():
+    """Before: 1 draw in 3 put it first, and awaiting the tasks in input order passed."""
+    positions = {nb03.failing_paths(random.Random(seed)).index(nb03.ONE_FAILS[1]) for seed in SEEDS}
+    assert positions == {1, 2}
+
+
+def test_4_1_no_fixed_heartbeat_length_fits_both_requests():
+    (short_low, short_high), (long_low, long_high) = nb04.JOBS
+    # a fixed run of beats lasting D passes the short job only if D <= short + MAX_LATE,
+    # and the long job only if D >= long - MAX_GAP: those two ranges must not meet
+    assert short_high + nb04.MAX_LATE < long_low - nb04.MAX_GAP
+
+
+def test_7_1_no_fixed_deadline_fits_both_calls():
+    # passes the tight call only if D < tight + SLACK; gets the patient body only if D > patient
+    assert nb07.TIGHT_7_1[1] + nb07.SLACK + 0.05 <= nb07.PATIENT_7_1[0]
+
+
+def test_7_2_the_first_url_always_misses_the_deadline():
+    """Before: 1 draw in ~60 let a 'results as they arrive, padded with None' answer pass."""
+    for seed in SEEDS:
+        delays = nb07.plan_7_2(random.Random(seed))
+        assert sorted(delays) == sorted(nb07.DELAYS)
+        assert delays[0] > nb07.DEADLINE
+
+
+def test_10_1_every_draw_shows_small_and_large_scores():
+    """Before: about 1 seed in 3 showed no score under 1,000 on a page that answers 200."""
+    from helpers.services import data
+
+    for seed in range(500):
+        run_seed = nb10.story_seed(random.Random(seed))
+        shown = [s.points for s in data.stories(run_seed) if not s.missing and s.points is not None]
+        assert any(p < 1000 for p in shown) and any(p >= 1000 for p in shown), run_seed
+        assert any(s.author is None and not s.missing for s in data.stories(run_seed))
+        assert sum(s.missing for s in data.stories(run_seed)) == 1
+
+
+def test_10_2_every_wiki_links_a_page_with_and_without_a_fragment():
+    """Before: about 1 seed in 400 had no such page, and a crawler keeping '#section-2' passed."""
+    for seed in range(500):
+        token, run_seed = nb10.wiki_seed(random.Random(seed))
+        assert run_seed == f"ex102-{token}" and nb10.fragment_twin(run_seed)
+
+
+def test_10_2_fragment_twin_is_not_always_true():
+    """The draw above is a real filter: some seeds lack the feature (so the test above means something)."""
+    assert not all(nb10.fragment_twin(f"ex102-{i:08x}") for i in range(2000))
+
+
+def test_12_2_blockers_never_first_and_at_distinct_positions():
+    """Before: a blocker at position 0 in all 3 pipelines (1 draw in 216) let 'the first step
+    reported with slow_callback_duration = 0' pass."""
+    for seed in SEEDS:
+        pipelines = nb12.make_pipelines(random.Random(seed))
+        positions = [p.names.index(p.blocker) for p in pipelines]
+        assert 0 not in positions
+        assert len(set(positions)) == len(pipelines) == nb12.ATTEMPTS
+        assert len({p.blocker for p in pipelines}) == nb12.ATTEMPTS
+        assert all(p.decoy != p.blocker and p.decoy in p.names for p in pipelines)
+
+
+def test_13_1_no_fixed_worker_count_passes_both_cases():
+    """Before: about 1 draw in 45 let some fixed number of workers pass both cases."""
+    from helpers.exercises import nb13
+
+    for seed in SEEDS:
+        fast, slow = nb13.tune_cases(random.Random(seed))
+        # a fixed W passes a case only within [SLACK * needed, HOG * needed]: the ranges never meet
+        assert nb13.HOG * nb13._needed(*fast) < nb13.SLACK * nb13._needed(*slow)
+
+
+def test_13_2_two_runs_with_limits_two_apart():
+    """Before: one run with a limit in 3..6, and a semaphore hard-coded to 3 always passed."""
+    from helpers.exercises import nb13
+
+    for seed in SEEDS:
+        plans = nb13.stage_plans(random.Random(seed))
+        (first, ids1, *_), (second, ids2, *_) = plans
+        assert second == first + 2 and first in (3, 4)
+        assert not set(ids1) & set(ids2) or ids1 != ids2
