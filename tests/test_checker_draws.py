@@ -130,3 +130,45 @@ def test_13_2_two_runs_with_limits_two_apart():
         (first, ids1, *_), (second, ids2, *_) = plans
         assert second == first + 2 and first in (3, 4)
         assert not set(ids1) & set(ids2) or ids1 != ids2
+
+
+def test_9_1_every_run_meets_every_permanent_code_and_transient_status():
+    """Before: one 4xx drawn per run, and an answer that retried only 409 passed 5 runs in 6."""
+    from helpers.exercises import nb09
+
+    for seed in SEEDS:
+        scripts = nb09.scripts_9_1(random.Random(seed))
+        perm = {name: script for name, script in scripts.items() if name.startswith("perm")}
+        assert sorted(perm.values()) == sorted(f"steps={c},200" for c in nb09.PERMANENT_CODES)
+        transient = scripts["transient"].removeprefix("steps=").split(",")
+        assert sorted(transient[:3]) == ["502", "503", "504"] and transient[3] == "200"
+
+
+def test_9_2_every_run_ends_one_collection_with_a_full_page_and_one_with_a_short_page():
+    """Before: only 1 run in 27 had a total that was a multiple of the page size, so an answer
+    that stopped at a short page instead of `next: null` nearly always passed."""
+    from helpers.exercises import nb09
+
+    for seed in SEEDS:
+        plan = nb09.plan_9_2(random.Random(seed))
+        short, exact, early = plan["short"], plan["exact"], plan["early"]
+        assert exact.total % exact.limit == 0 and exact.pages >= 4
+        assert 2 <= short.total % short.limit <= short.limit - 2 and short.pages >= 8
+        assert short.limit != exact.limit
+        assert early.stop is not None and early.limit + 2 <= early.stop < 2 * early.limit
+        assert len({c.seed for c in plan.values()}) == 3
+
+
+def test_9_3_every_run_holds_every_named_status_in_a_drawn_order():
+    """Before: 3 of the 4 retry statuses per run, and filing 429 as permanent passed 1 run in 4."""
+    from helpers.exercises import nb09
+
+    orders = set()
+    for seed in SEEDS:
+        kinds = nb09.kinds_9_3(random.Random(seed))
+        statuses = [k.split(":")[1] for k in kinds if ":" in k]
+        for status in ("429", "502", "503", "504", "500", "501", "400", "401", "403", "404", "410", "422"):
+            assert statuses.count(status) == 1, (status, kinds)
+        assert kinds.count("ok") == 3
+        orders.add(tuple(kinds))
+    assert len(orders) > len(SEEDS) * 0.99  # the order is drawn: no learner can predict it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import email.utils
+import math
 import random
 import time
 
@@ -213,6 +214,43 @@ def test_9_1_sync_function_is_wrong(lab):
     assert result.outcome is Outcome.WRONG and "async def" in result.message
 
 
+@pytest.mark.parametrize("code", nb09.PERMANENT_CODES)
+def test_9_1_retrying_any_one_4xx_is_wrong_every_run(lab, code):
+    """Each run meets all six 4xx codes (it used to draw one): retrying only this one is caught."""
+    result = run(nb09.check_9_1(make_fetch(retry_statuses=RETRY | {code}), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert f"a {code} was tried more than once" in result.message, result.message
+
+
+def test_9_1_retrying_several_4xx_names_them_all(lab):
+    result = run(nb09.check_9_1(make_fetch(retry_statuses=RETRY | {408, 409, 422}), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "the 4xx answers 409, 422 were tried more than once" in result.message, result.message
+
+
+def raise_only_for(codes):
+    """Retries right, but raises only for some 4xx and returns the error body for the others."""
+
+    async def fetch(client, url):
+        for attempt in range(6):
+            response = await client.get(url)
+            if response.status_code in RETRY and attempt < 5:
+                await asyncio.sleep(retry_after(response) or jitter(attempt))
+                continue
+            if response.status_code in codes or response.status_code >= 500:
+                response.raise_for_status()
+            return response.json()
+
+    return fetch
+
+
+@pytest.mark.parametrize("codes", [{400, 404}, {401, 403, 409, 422}], ids=["400/404 only", "not 400/404"])
+def test_9_1_raising_for_only_some_4xx_is_wrong_every_run(lab, codes):
+    result = run(nb09.check_9_1(raise_only_for(codes), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "should raise httpx.HTTPStatusError" in result.message, result.message
+
+
 # --- 9.2 -------------------------------------------------------------------------------
 
 
@@ -296,11 +334,71 @@ async def items_responses(client, url):
         url = response.json()["next"]
 
 
+async def items_right_counting(client, url):
+    """Right too: counts the pages from the first page's total and size, still following `next`."""
+    page = (await client.get(url)).json()
+    pages = math.ceil(page["total"] / len(page["items"]))
+    for number in range(pages):
+        for item in page["items"]:
+            yield item
+        if number < pages - 1:
+            page = (await client.get(page["next"])).json()
+
+
+async def items_stop_at_short_page(client, url):
+    size = None
+    while True:
+        page = (await client.get(url)).json()
+        size = size or len(page["items"])
+        for item in page["items"]:
+            yield item
+        if len(page["items"]) < size:
+            return
+        url = page["next"]
+
+
+async def items_stop_at_empty_page(client, url):
+    while True:
+        page = (await client.get(url)).json()
+        if not page["items"]:
+            return
+        for item in page["items"]:
+            yield item
+        url = page["next"]
+
+
+def items_counting(extra):
+    """Counts pages as total // size (+ extra), following `next`: off by one on the last page."""
+
+    async def iter_items(client, url):
+        page = (await client.get(url)).json()
+        for number in range(page["total"] // len(page["items"]) + extra):
+            if number:
+                page = (await client.get(page["next"])).json()
+            for item in page["items"]:
+                yield item
+
+    return iter_items
+
+
+async def items_short_page_guarded_wrongly(client, url):
+    """Stops at a short page; on a full page it re-requests the current URL when `next` is null."""
+    size = None
+    while True:
+        page = (await client.get(url)).json()
+        size = size or len(page["items"])
+        for item in page["items"]:
+            yield item
+        if len(page["items"]) < size:
+            return
+        url = page["next"] or url
+
+
 def test_9_2_stub_is_not_attempted(lab):
     assert run(nb09.check_9_2(items_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
 
 
-@pytest.mark.parametrize("answer", [items_right, items_right_popping])
+@pytest.mark.parametrize("answer", [items_right, items_right_popping, items_right_counting])
 def test_9_2_right_answers_pass(lab, answer):
     result = run(nb09.check_9_2(answer, lab))
     assert result.outcome is Outcome.PASSED, result.message
@@ -316,6 +414,10 @@ def test_9_2_right_answers_pass(lab, answer):
         (items_twice, "requested twice"),
         (items_sync_client, "different connections"),
         (items_responses, "return response.json(), not the Response"),
+        (items_stop_at_short_page, "a short page is not the end signal"),
+        (items_stop_at_empty_page, "stop when `next` is null"),
+        (items_counting(0), "follow each page's `next` URL until it is null"),
+        (items_counting(1), "stop when `next` is null"),
     ],
 )
 def test_9_2_wrong_answers_get_a_specific_hint(lab, answer, hint):
@@ -395,3 +497,33 @@ def test_9_3_wrong_answers_get_a_specific_hint(lab, answer, hint):
     result = run(nb09.check_9_3(answer, lab))
     assert result.outcome is Outcome.WRONG, result.message
     assert hint in result.message, result.message
+
+
+def test_9_2_short_page_stop_is_wrong_every_run(lab):
+    """The exact-multiple collection is in every run (it was in 1 run in 27)."""
+    for _ in range(3):
+        result = run(nb09.check_9_2(items_stop_at_short_page, lab))
+        assert result.outcome is Outcome.WRONG, result.message
+        assert "a short page is not the end signal" in result.message, result.message
+
+
+def test_9_2_short_page_stop_that_rereads_the_last_page_is_wrong(lab):
+    result = run(nb09.check_9_2(items_short_page_guarded_wrongly, lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "FULL pages" in result.message, result.message
+
+
+@pytest.mark.parametrize("status", sorted(RETRY))
+def test_9_3_filing_one_retry_status_as_permanent_is_wrong_every_run(lab, status):
+    """Every run holds 429, 502, 503 and 504 (it sampled 3 of them)."""
+    result = run(nb09.check_9_3(sorter(retry=lambda s: s in RETRY - {status}), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert f"a {status} URL is in 'permanent'" in result.message, result.message
+
+
+@pytest.mark.parametrize("status", [int(s) for s in nb09.PERMANENT_STATUSES_9_3])
+def test_9_3_filing_one_permanent_status_as_retryable_is_wrong_every_run(lab, status):
+    """Every run holds 500, 501 and six 4xx (it drew one of 500/501 and two 4xx)."""
+    result = run(nb09.check_9_3(sorter(retry=lambda s: s in RETRY | {status}), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert f"a {status} is in 'retryable'" in result.message, result.message

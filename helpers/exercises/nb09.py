@@ -136,25 +136,29 @@ async def retry_at_once(client: httpx.AsyncClient, url: str, attempts: int = MAX
 PERMANENT_CODES = (400, 401, 403, 404, 409, 422)
 
 
-def scripts_9_1() -> dict[str, str]:
-    """Fault scripts for this run (the permanent status and the order vary).
+def scripts_9_1(rng: random.Random | None = None) -> dict[str, str]:
+    """Fault scripts for this run (the order of the transient statuses and the drops vary).
 
     "transient" meets 502, 503 AND 504, in a random order: with two of the three (as before), an
     answer that forgot one of them passed 1 run in 6 (forgot 502) or 1 in 3 (forgot 504).
+    Every run meets EVERY code of PERMANENT_CODES, one script each ("perm400", ...): with one
+    code drawn per run, an answer that retried only some 4xx (409, say) passed 5 runs in 6.
     """
-    transient = ",".join(map(str, random.sample([502, 503, 504], 3))) + ",200"
-    return {
+    rng = rng or random.Random()
+    transient = ",".join(map(str, rng.sample([502, 503, 504], 3))) + ",200"
+    scripts = {
         "ok": "steps=200",
         "transient": f"steps={transient}",
-        "dropped": f"steps=drop,{random.choice([502, 503])},200",
+        "dropped": f"steps=drop,{rng.choice([502, 503])},200",
         "sixth": "steps=503,503,503,503,503,200",
         "seconds": "steps=429,200&retry_after=1",
         "date": "steps=503,200&retry_after=1&form=date",
-        "permanent": f"steps={random.choice(PERMANENT_CODES)},200",
         "forever": "steps=503",
-        "forever2": f"steps={random.choice([502, 504])}",
+        "forever2": f"steps={rng.choice([502, 504])}",
         "forever3": "steps=429",
     }
+    scripts.update({f"perm{code}": f"steps={code},200" for code in PERMANENT_CODES})
+    return scripts
 
 
 def expected_attempts(script: str) -> int:
@@ -184,15 +188,18 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
 
     def verify(data: tuple[dict[str, Outcome], dict[str, dict], float]) -> str:
         outcomes, logs, worst_lag = data
-        code = int(scripts["permanent"].split("=")[1].split(",")[0])
         n = {name: log["attempts"] for name, log in logs.items()}
         for name, outcome in outcomes.items():
             if isinstance(outcome.value, httpx.Response):
                 raise Wrong(f"{RESPONSE_HINT}: a successful call should give the JSON body, a dict")
         expect(worst_lag < LAG_LIMIT, f"the event loop was frozen for {worst_lag:.1f} s: a blocking call (time.sleep?) stops everything; wait with `await asyncio.sleep(...)`")
-        expect(n["permanent"] == 1, f"a {code} was tried {n['permanent']} times: never retry a 4xx other than 429 (the request is wrong and stays wrong); raise at once with response.raise_for_status()")
-        perm = outcomes["permanent"]
-        expect(isinstance(perm.error, httpx.HTTPStatusError), f"a {code} answer should raise httpx.HTTPStatusError (response.raise_for_status()), but your function {perm!r}")
+        permanent = [name for name in scripts if name.startswith("perm")]
+        retried = [name.removeprefix("perm") for name in permanent if n[name] != 1]
+        which = f"a {retried[0]} was" if len(retried) == 1 else f"the 4xx answers {', '.join(retried)} were"
+        expect(not retried, f"{which} tried more than once: never retry a 4xx other than 429 (the request is wrong and stays wrong); raise at once with response.raise_for_status()")
+        for name in permanent:
+            perm = outcomes[name]
+            expect(isinstance(perm.error, httpx.HTTPStatusError), f"a {name.removeprefix('perm')} answer should raise httpx.HTTPStatusError (response.raise_for_status()), but your function {perm!r}")
         expect(n["ok"] == 1, f"a URL that answered 200 at once was requested {n['ok']} times: return the first success")
         expect(n["transient"] > 1, f"a {scripts['transient'].split('=')[1].split(',')[0]} was not retried: 502, 503 and 504 may pass, retry them")
         gave_up = outcomes["transient"].error
@@ -235,7 +242,7 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
 
         if all(same(gaps[0], other) for other in gaps[1:]):
             raise Wrong(f"{len(failing)} URLs failing at the same time waited the same times between attempts: add full jitter, a random wait between 0 and the exponential bound (random.uniform(0, bound))")
-        return f"{len(scripts)} hidden scripts: transient failures retried (up to {MAX_ATTEMPTS} attempts), a 4xx not retried, Retry-After honoured in both forms"
+        return f"{len(scripts)} hidden scripts: transient failures retried (up to {MAX_ATTEMPTS} attempts), {len(PERMANENT_CODES)} kinds of 4xx not retried, Retry-After honoured in both forms"
 
     return await run_check("9.1", attempt, verify, timeout=25)
 
@@ -243,59 +250,116 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
 # --- Exercise 9.2: a paginating async generator ---------------------------------------
 
 
+class Collection:
+    """One /items collection a 9.2 check reads: its size, page size, seed, and where the caller stops."""
+
+    def __init__(self, total: int, limit: int, seed: int, stop: int | None = None) -> None:
+        self.total, self.limit, self.seed, self.stop = total, limit, seed, stop
+
+    @property
+    def pages(self) -> int:
+        return math.ceil(self.total / self.limit)
+
+    def items(self, count: int | None = None) -> list[dict]:
+        return [make_item(i, self.seed) for i in range(1, (count or self.total) + 1)]
+
+    def path(self) -> str:
+        return f"/items?total={self.total}&limit={self.limit}&seed={self.seed}"
+
+
+def plan_9_2(rng: random.Random | None = None) -> dict[str, Collection]:
+    """The collections of one 9.2 check: "short", "exact" and "early", each with its own seed.
+
+    "short" ends with a short page (2 to limit-2 items); "exact" holds a whole number of full
+    pages, so its last page is full and only `next: null` says it is the last: stopping at a
+    short page (or computing total // limit + 1 pages) is caught in EVERY run, not only when a
+    drawn total happened to be a multiple (1 run in 27 before).  "early" is read by a caller
+    that stops somewhere in page 2.  The two page sizes differ, so no guessed size fits both.
+    """
+    rng = rng or random.Random()
+    short_limit, exact_limit = rng.sample(range(20, 36), 2)
+    seeds = rng.sample(range(10**6, 10**9), 3)
+    short_total = short_limit * rng.randint(7, 9) + rng.randint(2, short_limit - 2)
+    stop = short_limit + rng.randint(2, short_limit - 5)  # somewhere in page 2
+    return {
+        "short": Collection(short_total, short_limit, seeds[0]),
+        "exact": Collection(exact_limit * rng.randint(4, 7), exact_limit, seeds[1]),
+        "early": Collection(short_total, short_limit, seeds[2], stop),
+    }
+
+
+class Read:
+    """What the learner's generator gave one caller: the items, and the exception it raised, if any."""
+
+    def __init__(self, got: list, error: Exception | None) -> None:
+        self.got, self.error = got, error
+
+
 async def check_9_2(iter_items: Callable[[httpx.AsyncClient, str], Any], lab: Lab) -> Result:
     """iter_items(client, url): an async generator of every item, in order, each page fetched once and only when needed."""
-    total, limit = random.randint(230, 270), random.randint(20, 35)
-    seed_all, seed_early = random.sample(range(10**6, 10**9), 2)
-    stop_after = limit + random.randint(2, limit - 5)  # somewhere in page 2
-    url_all = lab.url(f"/items?total={total}&limit={limit}&seed={seed_all}")
-    url_early = lab.url(f"/items?total={total}&limit={limit}&seed={seed_early}")
+    plan = plan_9_2()
 
-    async def consume(client: httpx.AsyncClient, url: str, stop: int | None) -> list:
-        made = iter_items(client, url)
+    async def consume(client: httpx.AsyncClient, collection: Collection) -> Read:
+        made = iter_items(client, lab.url(collection.path()))
         if inspect.iscoroutine(made):
             made.close()
             raise Wrong("iter_items returned a coroutine, not an async generator: `yield` each item inside the `async def` (do not collect them into a list and return it)")
         expect(hasattr(made, "__aiter__"), f"iter_items returned {type(made).__name__}: make it an async generator (`async def` with `yield`)")
         got: list = []
+        enough = collection.stop or collection.total + collection.limit  # a generator that never ends is cut here
         try:
             async for item in made:
                 got.append(item)
-                if stop is not None and len(got) >= stop:
+                if len(got) >= enough:
                     break
+        except Exception as error:  # the learner's generator raised: judged in verify, with the items so far
+            return Read(got, error)
         finally:
             if hasattr(made, "aclose"):
-                await made.aclose()
-        return got
+                try:
+                    await made.aclose()
+                except Exception:  # noqa: BLE001 - an error while closing is judged with the rest
+                    pass
+        return Read(got, None)
 
-    async def attempt() -> tuple[list, list, list[str]]:
+    async def attempt() -> tuple[dict[str, Read], list[dict]]:
         if is_stub(iter_items):
             raise NotAttempted
         lab.reset_gauge()
         async with httpx.AsyncClient(timeout=5) as client, Heartbeat() as heart:
-            everything = await consume(client, url_all, None)
-            early = await consume(client, url_early, stop_after)
+            reads = {name: await consume(client, collection) for name, collection in plan.items()}
         expect(heart.worst < LAG_LIMIT, f"the event loop was frozen for {heart.worst:.1f} s: no blocking calls inside an async generator")
-        return everything, early, lab.gauge().spans
+        return reads, lab.gauge().spans
 
-    def verify(data: tuple[list, list, list[dict]]) -> str:
-        everything, early, spans = data
-        paths = [span["path"] for span in spans]
-        expected = [make_item(i, seed_all) for i in range(1, total + 1)]
-        pages = math.ceil(total / limit)
+    def verify(data: tuple[dict[str, Read], list[dict]]) -> str:
+        reads, spans = data
+        requested = {name: [s["path"] for s in spans if f"seed={c.seed}" in s["path"]] for name, c in plan.items()}
+        short, exact, early = plan["short"], plan["exact"], plan["early"]
+        everything = reads["short"].got
         expect(not any(isinstance(x, httpx.Response) for x in everything), f"{RESPONSE_HINT}, and yield each item of page['items']")
         expect(not any(isinstance(x, (list, dict)) and ("items" in x if isinstance(x, dict) else True) for x in everything[:1]), "yield each item, one at a time (`for item in page['items']: yield item`), not whole pages")
-        all_pages = [p for p in paths if f"seed={seed_all}" in p]
-        expect(len(everything) == total, f"the collection has {total} items (the first page says so), you yielded {len(everything)}: follow each page's `next` URL until it is null")
-        expect(everything == expected, "the items are not the collection's, in order: yield page['items'] of every page, in the order the `next` links give")
+        for name, collection in plan.items():
+            read = reads[name]
+            if read.error is not None and read.got == collection.items():
+                why = ("a short page is not the end signal: a collection whose size is a multiple of the page size ends with a full page"
+                       if collection.total % collection.limit == 0 else "no empty page comes after the last one: the page whose `next` is null is the last")
+                raise Wrong(f"after the last page of a collection of {collection.total} items ({collection.pages} pages of up to {collection.limit}), whose `next` is null, your generator went on and raised {describe(read.error)}: stop when `next` is null; {why}")
+            if read.error is not None:
+                raise Wrong(f"your generator raised {describe(read.error)} after {len(read.got)} of the collection's {collection.total} items: request the first URL, then each page's `next` URL, until `next` is null")
+        expect(len(everything) == short.total, f"the collection has {short.total} items (the first page says so), you yielded {len(everything)}: follow each page's `next` URL until it is null")
+        expect(everything == short.items(), "the items are not the collection's, in order: yield page['items'] of every page, in the order the `next` links give")
+        all_pages = requested["short"]
         expect(len(all_pages) == len(set(all_pages)), "the same page was requested twice: request each `next` URL once")
-        expect(len(all_pages) == pages, f"the server saw {len(all_pages)} page requests for {pages} pages: request the first URL, then each `next` URL once")
-        connections = {span.get("conn") for span in spans if f"seed={seed_all}" in span["path"]}
-        expect(len(connections) <= 2, f"the {pages} pages came over {len(connections)} different connections: request them with the `client` passed in (httpx.get or a new client per page opens a connection each time, and a sync call blocks the loop)")
-        early_pages = [p for p in paths if f"seed={seed_early}" in p]
-        expect(early == [make_item(i, seed_early) for i in range(1, stop_after + 1)], "a caller that stops early should still get the first items in order")
-        expect(len(early_pages) <= 2, f"a caller that stopped after {stop_after} items (in page 2) made your generator request {len(early_pages)} pages: fetch a page only when its items are needed (yield inside the loop that follows `next`)")
-        return "every item in order, each page fetched once and only when needed (a caller stopping in page 2 cost 2 requests)"
+        expect(len(all_pages) == short.pages, f"the server saw {len(all_pages)} page requests for {short.pages} pages: request the first URL, then each `next` URL once")
+        got = reads["exact"].got
+        expect(len(got) == exact.total and got == exact.items(), f"a collection of {exact.total} items in {exact.pages} FULL pages of {exact.limit}: you yielded {len(got)} items{'' if len(got) != exact.total else ', not its items in order'}: follow `next` whatever the size of a page, and stop as soon as `next` is null (the last page of this one is full)")
+        expect(len(requested["exact"]) == exact.pages, f"a collection of {exact.pages} full pages took {len(requested['exact'])} page requests: request the first URL, then each `next` URL once, and stop when `next` is null")
+        connections = {span.get("conn") for span in spans if f"seed={short.seed}" in span["path"]}
+        expect(len(connections) <= 2, f"the {short.pages} pages came over {len(connections)} different connections: request them with the `client` passed in (httpx.get or a new client per page opens a connection each time, and a sync call blocks the loop)")
+        assert early.stop is not None
+        expect(reads["early"].got == early.items(early.stop), "a caller that stops early should still get the first items in order")
+        expect(len(requested["early"]) <= 2, f"a caller that stopped after {early.stop} items (in page 2) made your generator request {len(requested['early'])} pages: fetch a page only when its items are needed (yield inside the loop that follows `next`)")
+        return "every item in order, each page fetched once and only when needed, a last page that is full or short both ended by `next: null` (a caller stopping in page 2 cost 2 requests)"
 
     return await run_check("9.2", attempt, verify)
 
@@ -304,18 +368,32 @@ async def check_9_2(iter_items: Callable[[httpx.AsyncClient, str], Any], lab: La
 
 SLOW = 2.0  # seconds the slow URLs take; the checker's client gives up after TIMEOUT_9_3
 TIMEOUT_9_3 = 0.5
+RETRY_STATUSES_9_3 = ("429", "502", "503", "504")
+PERMANENT_STATUSES_9_3 = ("500", "501", "400", "401", "403", "404", "410", "422")
+
+
+def kinds_9_3(rng: random.Random | None = None) -> list[str]:
+    """What each URL of a run does, shuffled: "ok", "retry:<status|drop|refused|slow>", "perm:<status>".
+
+    Every run holds EVERY status the exercise names (429, 502, 503, 504 retryable; 500, 501 and
+    six 4xx permanent), in an order drawn per run.  Sampling 3 of the 4 retry statuses (as
+    before) let an answer that filed 429 as permanent pass 1 run in 4.
+    """
+    rng = rng or random.Random()
+    kinds = (
+        ["ok"] * 3
+        + [f"retry:{s}" for s in RETRY_STATUSES_9_3]
+        + ["retry:drop", "retry:refused", "retry:slow", "retry:slow"]
+        + [f"perm:{s}" for s in PERMANENT_STATUSES_9_3]
+    )
+    rng.shuffle(kinds)
+    return kinds
 
 
 async def check_9_3(fetch_all_sorted: Callable[[httpx.AsyncClient, list[str]], Awaitable[dict]], lab: Lab) -> Result:
     """fetch_all_sorted(client, urls) -> {"ok": [bodies], "retryable": [urls], "permanent": [urls]}, each URL fetched once, all at once."""
     run = uuid.uuid4().hex[:8]
-    kinds = (
-        ["ok"] * 3
-        + [f"retry:{s}" for s in random.sample(["429", "502", "503", "504"], 3)]
-        + ["retry:drop", "retry:refused", "retry:slow", "retry:slow"]
-        + [f"perm:{s}" for s in [random.choice(["500", "501"]), *random.sample(["400", "401", "403", "404", "410", "422"], 2)]]
-    )
-    random.shuffle(kinds)
+    kinds = kinds_9_3()
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
     refused = f"http://127.0.0.1:{blocker.getsockname()[1]}/ex93-{run}"
