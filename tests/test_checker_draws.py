@@ -139,7 +139,8 @@ def test_9_1_every_run_meets_every_permanent_code_and_transient_status():
     for seed in SEEDS:
         scripts = nb09.scripts_9_1(random.Random(seed))
         perm = {name: script for name, script in scripts.items() if name.startswith("perm")}
-        assert sorted(perm.values()) == sorted(f"steps={c},200" for c in nb09.PERMANENT_CODES)
+        codes = nb09.PERMANENT_CODES + nb09.SERVER_ERRORS
+        assert sorted(perm.values()) == sorted(f"steps={c},200" for c in codes)
         transient = scripts["transient"].removeprefix("steps=").split(",")
         assert sorted(transient[:3]) == ["502", "503", "504"] and transient[3] == "200"
 

@@ -228,6 +228,14 @@ def test_9_1_retrying_several_4xx_names_them_all(lab):
     assert "the 4xx answers 409, 422 were tried more than once" in result.message, result.message
 
 
+@pytest.mark.parametrize("retry_statuses", [RETRY | {500}, RETRY | {500, 501}], ids=["500", "500 and 501"])
+def test_9_1_retrying_a_500_or_501_is_wrong(lab, retry_statuses):
+    """The exercise retries 429/502/503/504 only; every run meets a 500 and a 501."""
+    result = run(nb09.check_9_1(make_fetch(retry_statuses=retry_statuses), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "retry only 429, 502, 503 and 504" in result.message and "500" in result.message, result.message
+
+
 def raise_only_for(codes):
     """Retries right, but raises only for some 4xx and returns the error body for the others."""
 

@@ -134,6 +134,7 @@ async def retry_at_once(client: httpx.AsyncClient, url: str, attempts: int = MAX
             pass
 
 PERMANENT_CODES = (400, 401, 403, 404, 409, 422)
+SERVER_ERRORS = (500, 501)  # not in the exercise's list of statuses to retry (the lesson: "by default, not 500")
 
 
 def scripts_9_1(rng: random.Random | None = None) -> dict[str, str]:
@@ -143,6 +144,7 @@ def scripts_9_1(rng: random.Random | None = None) -> dict[str, str]:
     answer that forgot one of them passed 1 run in 6 (forgot 502) or 1 in 3 (forgot 504).
     Every run meets EVERY code of PERMANENT_CODES, one script each ("perm400", ...): with one
     code drawn per run, an answer that retried only some 4xx (409, say) passed 5 runs in 6.
+    500 and 501 too ("perm500", "perm501"): an answer that retried every 5xx used to pass.
     """
     rng = rng or random.Random()
     transient = ",".join(map(str, rng.sample([502, 503, 504], 3))) + ",200"
@@ -157,7 +159,7 @@ def scripts_9_1(rng: random.Random | None = None) -> dict[str, str]:
         "forever2": f"steps={rng.choice([502, 504])}",
         "forever3": "steps=429",
     }
-    scripts.update({f"perm{code}": f"steps={code},200" for code in PERMANENT_CODES})
+    scripts.update({f"perm{code}": f"steps={code},200" for code in PERMANENT_CODES + SERVER_ERRORS})
     return scripts
 
 
@@ -193,10 +195,18 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
             if isinstance(outcome.value, httpx.Response):
                 raise Wrong(f"{RESPONSE_HINT}: a successful call should give the JSON body, a dict")
         expect(worst_lag < LAG_LIMIT, f"the event loop was frozen for {worst_lag:.1f} s: a blocking call (time.sleep?) stops everything; wait with `await asyncio.sleep(...)`")
+        running = [name for name, outcome in outcomes.items() if outcome.running]
+        if running:
+            stuck = max(running, key=lambda name: n[name])
+            raise Wrong(f"your function was still running after 10 s for a URL the server had answered {n[stuck]} times: cap the attempts at {MAX_ATTEMPTS} and the waits (start around 0.05 s), and let cancellation through")
         permanent = [name for name in scripts if name.startswith("perm")]
         retried = [name.removeprefix("perm") for name in permanent if n[name] != 1]
-        which = f"a {retried[0]} was" if len(retried) == 1 else f"the 4xx answers {', '.join(retried)} were"
-        expect(not retried, f"{which} tried more than once: never retry a 4xx other than 429 (the request is wrong and stays wrong); raise at once with response.raise_for_status()")
+        client_errors = [code for code in retried if code.startswith("4")]
+        if client_errors:
+            which = f"a {client_errors[0]} was" if len(client_errors) == 1 else f"the 4xx answers {', '.join(client_errors)} were"
+            raise Wrong(f"{which} tried more than once: never retry a 4xx other than 429 (the request is wrong and stays wrong); raise at once with response.raise_for_status()")
+        which = f"a {retried[0]} was" if len(retried) == 1 else f"{' and '.join(retried)} were"
+        expect(not retried, f"{which} retried: retry only 429, 502, 503 and 504 (a 500 is often a bug that repeats, a 501 means the server cannot do it); raise the others at once with response.raise_for_status()")
         for name in permanent:
             perm = outcomes[name]
             expect(isinstance(perm.error, httpx.HTTPStatusError), f"a {name.removeprefix('perm')} answer should raise httpx.HTTPStatusError (response.raise_for_status()), but your function {perm!r}")
@@ -210,10 +220,6 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
         expect(n["seconds"] > 1, "a 429 was not retried: 429 Too Many Requests may pass after the wait it asks for")
         for name, label in (("seconds", "seconds ('Retry-After: 1')"), ("date", "an HTTP date")):
             expect(logs[name]["early"] == 0, f"a retry came back before the Retry-After the server sent ({label}): read the header and sleep that long (for a date, until that moment)")
-        running = [name for name, outcome in outcomes.items() if outcome.running]
-        if running:
-            stuck = max(running, key=lambda name: n[name])
-            raise Wrong(f"your function was still running after 10 s for a URL the server had answered {n[stuck]} times: cap the attempts at {MAX_ATTEMPTS} and the waits (start around 0.05 s), and let cancellation through")
         most = max(n["forever"], n["forever2"], n["forever3"])
         expect(most <= MAX_ATTEMPTS, f"a URL that always fails was tried {most} times: give up after at most {MAX_ATTEMPTS} attempts")
         expect(n["sixth"] > 1, "a 503 was not retried: 502, 503 and 504 may pass, retry them")
@@ -242,7 +248,7 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
 
         if all(same(gaps[0], other) for other in gaps[1:]):
             raise Wrong(f"{len(failing)} URLs failing at the same time waited the same times between attempts: add full jitter, a random wait between 0 and the exponential bound (random.uniform(0, bound))")
-        return f"{len(scripts)} hidden scripts: transient failures retried (up to {MAX_ATTEMPTS} attempts), {len(PERMANENT_CODES)} kinds of 4xx not retried, Retry-After honoured in both forms"
+        return f"{len(scripts)} hidden scripts: transient failures retried (up to {MAX_ATTEMPTS} attempts), {len(PERMANENT_CODES)} kinds of 4xx and {'/'.join(map(str, SERVER_ERRORS))} not retried, Retry-After honoured in both forms"
 
     return await run_check("9.1", attempt, verify, timeout=25)
 
