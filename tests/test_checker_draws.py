@@ -171,5 +171,7 @@ def test_9_3_every_run_holds_every_named_status_in_a_drawn_order():
         for status in ("429", "502", "503", "504", "500", "501", "400", "401", "403", "404", "410", "422"):
             assert statuses.count(status) == 1, (status, kinds)
         assert kinds.count("ok") == 3
+        retries = [k for k in kinds if k.startswith("retry:")]
+        assert retries.index("retry:slow") < max(i for i, k in enumerate(retries) if k != "retry:slow")
         orders.add(tuple(kinds))
     assert len(orders) > len(SEEDS) * 0.99  # the order is drawn: no learner can predict it
