@@ -192,6 +192,23 @@ def test_script_drop_step(lab):
     assert get(lab, f"/attempts/{k}").json()["statuses"] == ["drop", 200]
 
 
+def test_script_slow_step_times_out_a_short_client_timeout(lab):
+    k = key()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(lab.url(f"/script/{k}?steps=slow,200"), timeout=0.5)
+    assert get(lab, f"/script/{k}?steps=slow,200").status_code == 200
+    started = time.perf_counter()
+    answer = get(lab, f"/script/{key()}?steps=slow")  # the slow answer itself is a 200, 3 s late
+    assert answer.status_code == 200 and answer.json()["slow"] == 3.0
+    assert 2.9 <= time.perf_counter() - started < 10
+    assert get(lab, f"/attempts/{k}").json()["statuses"] == ["slow", 200]
+
+
+def test_script_rejects_an_unknown_step_word(lab):
+    response = get(lab, f"/script/{key()}?steps=slo,200")
+    assert response.status_code == 400 and "'drop' or 'slow'" in response.text
+
+
 @pytest.mark.parametrize(
     "query, words",
     [

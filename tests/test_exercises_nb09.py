@@ -142,7 +142,7 @@ def test_9_1_right_answers_pass(lab, answer):
         (make_fetch(give=lambda r: r), "return response.json(), not the Response"),
         (make_fetch(last="return"), "instead of raising the last error"),
         (make_fetch(attempts=3), "make up to 6 attempts"),
-        (make_fetch(transport=False), "a dropped connection was not retried"),
+        (make_fetch(transport=False), "a dropped connection were not retried"),
     ],
     ids=["no retry", "retries 4xx", "ignores Retry-After", "time.sleep", "no wait", "no jitter", "Response", "returns last body", "3 attempts", "no transport retry"],
 )
@@ -160,6 +160,47 @@ def test_9_1_forgetting_one_transient_status_is_wrong_every_time(lab, forgotten)
         result = run(nb09.check_9_1(answer, lab))
         assert result.outcome is Outcome.WRONG, result.message
         assert f"{forgotten}" in result.message or "was not retried" in result.message, result.message
+
+
+def fetch_catching(errors: tuple[type[BaseException], ...]):
+    """fetch_right, but retrying only `errors` (a learner who listed some transport errors)."""
+
+    async def fetch(client, url):
+        for attempt in range(6):
+            try:
+                response = await client.get(url)
+            except errors:
+                if attempt == 5:
+                    raise
+                wait = jitter(attempt)
+            else:
+                if response.status_code not in RETRY or attempt == 5:
+                    response.raise_for_status()
+                    return response.json()
+                wait = retry_after(response)
+                if wait is None:
+                    wait = jitter(attempt)
+            await asyncio.sleep(wait)
+
+    return fetch
+
+
+@pytest.mark.parametrize(
+    "errors",
+    [(httpx.ConnectError, httpx.RemoteProtocolError), (httpx.NetworkError, httpx.RemoteProtocolError)],
+    ids=["connect+protocol", "network+protocol"],
+)
+def test_9_1_timeouts_not_retried_is_wrong(lab, errors):
+    """Every run has a URL whose first answer comes after the client's timeout (a "slow" step)."""
+    result = run(nb09.check_9_1(fetch_catching(errors), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "timed out was not retried" in result.message, result.message
+
+
+def test_9_1_dropped_connections_not_retried_is_wrong(lab):
+    result = run(nb09.check_9_1(fetch_catching((httpx.TimeoutException, httpx.ConnectError)), lab))
+    assert result.outcome is Outcome.WRONG, result.message
+    assert "dropped connection was not retried" in result.message, result.message
 
 
 async def fetch_seconds_only(client, url):

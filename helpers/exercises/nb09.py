@@ -152,6 +152,7 @@ def scripts_9_1(rng: random.Random | None = None) -> dict[str, str]:
         "ok": "steps=200",
         "transient": f"steps={transient}",
         "dropped": f"steps=drop,{rng.choice([502, 503])},200",
+        "timeout": "steps=slow,200",  # the first answer comes after the client's 2 s timeout
         "sixth": "steps=503,503,503,503,503,200",
         "seconds": "steps=429,200&retry_after=1",
         "date": "steps=503,200&retry_after=1&form=date",
@@ -215,7 +216,14 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
         gave_up = outcomes["transient"].error
         if isinstance(gave_up, httpx.HTTPStatusError) and gave_up.response.status_code in (502, 503, 504) and n["transient"] < 3:
             raise Wrong(f"a {gave_up.response.status_code} was not retried: 502, 503 and 504 may pass, retry them")
-        if outcomes["dropped"].error is not None and n["dropped"] == 1:
+        timed_out = outcomes["timeout"].error
+        timeout_kept = isinstance(timed_out, httpx.TimeoutException) and n["timeout"] == 1
+        drop_kept = outcomes["dropped"].error is not None and n["dropped"] == 1
+        if timeout_kept and drop_kept:
+            raise Wrong("a request that timed out and a dropped connection were not retried: retry httpx.TransportError (it covers timeouts, connect errors and httpx.RemoteProtocolError)")
+        if timeout_kept:
+            raise Wrong(f"a request that timed out was not retried (your function raised {describe(timed_out)}): retry httpx.TimeoutException too (or httpx.TransportError, which covers timeouts, connect errors and dropped connections)")
+        if drop_kept:
             raise Wrong(f"a dropped connection was not retried (your function raised {describe(outcomes['dropped'].error)}): retry httpx.TransportError (connect errors, timeouts, httpx.RemoteProtocolError) too")
         expect(n["seconds"] > 1, "a 429 was not retried: 429 Too Many Requests may pass after the wait it asks for")
         for name, label in (("seconds", "seconds ('Retry-After: 1')"), ("date", "an HTTP date")):
@@ -226,7 +234,7 @@ async def check_9_1(fetch_with_retries: Callable[[httpx.AsyncClient, str], Await
         expect(n["sixth"] == MAX_ATTEMPTS, f"a URL that succeeds on attempt {MAX_ATTEMPTS} was tried {n['sixth']} times: make up to {MAX_ATTEMPTS} attempts in all")
         forever = outcomes["forever"]
         expect(forever.error is not None, f"for a URL that always answers 503 your function returned {type(forever.value).__name__} instead of raising the last error after {MAX_ATTEMPTS} attempts")
-        for name in ("ok", "transient", "dropped", "sixth", "seconds", "date"):
+        for name in ("ok", "transient", "dropped", "timeout", "sixth", "seconds", "date"):
             outcome = outcomes[name]
             if outcome.error is not None:
                 raise Wrong(f"a URL that succeeds on attempt {expected_attempts(scripts[name])} made your function raise {describe(outcome.error)}")

@@ -31,13 +31,14 @@ MAX_ARRIVALS = 200
 MAX_REDIRECTS = 10
 MAX_RETRY_AFTER = 10  # seconds
 EARLY_TOLERANCE = 0.05  # seconds: timer granularity, not impatience
-STEP_WORDS = ("drop",)
+STEP_WORDS = ("drop", "slow")
+SLOW_STEP = 3.0  # seconds a "slow" step waits before answering 200: past a client timeout of 2 s
 FAULT_LOGS: web.AppKey[BoundedState] = web.AppKey("fault_logs", BoundedState)  # per-key logs, bounded
 
 ENDPOINTS = {
     "GET /drop?after=B": "promise 10000 bytes, send B (default 100), then cut the connection",
     "GET /redirect/{n}": "302 to /redirect/{n-1}; /redirect/0 answers 200 (n <= 10)",
-    "GET /script/{key}?steps=503,429,drop,200&retry_after=S&form=seconds|date": "answer attempt k of this key with steps[k] (the last repeats); 429/503 carry Retry-After S if given",
+    "GET /script/{key}?steps=503,429,drop,slow,200&retry_after=S&form=seconds|date": "answer attempt k of this key with steps[k] (the last repeats); drop cuts the connection, slow answers 200 after 3 s; 429/503 carry Retry-After S if given",
     "GET /chaos/{key}?rate=R&seed=S": "each attempt fails (502/503/504 or a cut connection) with seeded probability R",
     "GET /warmup/{key}?seconds=S": "503 for the first S seconds after this key's first request, then 200",
     "GET /attempts/{key}": "what the keyed fault endpoints saw for this key: attempts, arrival times, statuses, early retries",
@@ -119,7 +120,7 @@ def parse_steps(raw: str) -> list[int | str]:
         except ValueError:
             code = 0
         if not 200 <= code <= 599:
-            raise BadParameter(f"steps must be a comma-separated list of statuses 200-599 or 'drop', e.g. 503,429,200; got {part!r}")
+            raise BadParameter(f"steps must be a comma-separated list of statuses 200-599, 'drop' or 'slow', e.g. 503,429,200; got {part!r}")
         steps.append(code)
     if not 1 <= len(steps) <= MAX_STEPS:
         raise BadParameter(f"steps must list 1 to {MAX_STEPS} answers, got {len(steps)}")
@@ -154,6 +155,9 @@ async def script(request: web.Request) -> web.StreamResponse:
     log.answered(step)
     if step == "drop":
         return await cut(request)
+    if step == "slow":  # a timeout for the client: the answer comes after its deadline
+        await asyncio.sleep(SLOW_STEP)
+        return web.json_response({"key": name, "attempt": attempt, "status": 200, "slow": SLOW_STEP})
     headers = {}
     if step in (429, 503) and retry_after >= 0:
         headers["Retry-After"] = retry_after_header(log, retry_after, form)
