@@ -94,6 +94,19 @@ def test_10_2_every_wiki_links_a_page_with_and_without_a_fragment():
         assert run_seed == f"ex102-{token}" and nb10.fragment_twin(run_seed)
 
 
+def test_10_2_two_crawls_limits_three_then_one_on_different_wikis():
+    """Before: one crawl with max_per_host drawn from {2, 3}, judged by "at most": a hard-coded
+    limit_per_host=2 passed every run. Now no fixed number both stays <= 1 and reaches 3."""
+    for seed in range(300):
+        plans = nb10.crawl_plans(random.Random(seed))
+        assert [limit for *_, limit in plans] == [3, 1]
+        tokens = [token for token, _, _ in plans]
+        assert len({t[:4] for t in tokens}) == len(plans)
+        assert all(run_seed == f"ex102-{token}" and nb10.fragment_twin(run_seed) for token, run_seed, _ in plans)
+    for fixed in range(1, 10):
+        assert any(fixed > limit for limit in nb10.CRAWL_LIMITS) or all(fixed < limit for limit in nb10.CRAWL_LIMITS[:1])
+
+
 def test_10_2_fragment_twin_is_not_always_true():
     """The draw above is a real filter: some seeds lack the feature (so the test above means something)."""
     assert not all(nb10.fragment_twin(f"ex102-{i:08x}") for i in range(2000))

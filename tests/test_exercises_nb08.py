@@ -7,6 +7,7 @@ The same answers are the checker-attack set (/tmp/attack-core-b/ex_8_*.py when i
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import time
 import urllib.request
@@ -152,12 +153,31 @@ async def a82_hard_coded(pool, ns):
     return await asyncio.gather(*(loop.run_in_executor(pool, work.sum_of_squares, 1_000_000 + k) for k in range(6)))
 
 
+async def a82_first_result_blocks(pool, ns):
+    """Waits for the first (largest) job in the loop's thread, then awaits the rest properly."""
+    futures = [pool.submit(work.sum_of_squares, n) for n in ns]
+    first = futures[0].result()
+    return [first, *await asyncio.gather(*(asyncio.wrap_future(f) for f in futures[1:]))]
+
+
+async def a82_futures_wait(pool, ns):
+    """concurrent.futures.wait blocks the loop's thread until every job is done."""
+    futures = [pool.submit(work.sum_of_squares, n) for n in ns]
+    concurrent.futures.wait(futures)
+    return [f.result() for f in futures]
+
+
+async def a82_executor_in_a_thread_of_pool_map(pool, ns):
+    """Right answer: the blocking pool.map moved off the loop into a thread."""
+    return await asyncio.to_thread(lambda: list(pool.map(work.sum_of_squares, ns)))
+
+
 def test_8_2_stub_is_not_attempted(lab, capsys):
     assert check(checkers.check_8_2, a82_stub, lab).outcome is Outcome.NOT_ATTEMPTED
     assert "not attempted" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer", [a82_solution, a82_alt_wrap_future])
+@pytest.mark.parametrize("answer", [a82_solution, a82_alt_wrap_future, a82_executor_in_a_thread_of_pool_map])
 def test_8_2_right_answers_pass(lab, answer):
     result = check(checkers.check_8_2, answer, lab)
     assert result.outcome is Outcome.PASSED, result.message
@@ -166,6 +186,8 @@ def test_8_2_right_answers_pass(lab, answer):
 WRONG_8_2 = [
     (a82_pool_map, 'the event loop froze'),
     (a82_blocking_result, 'the event loop froze'),
+    (a82_first_result_blocks, 'the event loop froze'),
+    (a82_futures_wait, 'the event loop froze'),
     (a82_in_the_loop, 'the process pool received 0'),
     (a82_in_threads, 'the process pool received 0'),
     (a82_one_at_a_time, 'one job at a time'),
@@ -179,3 +201,10 @@ def test_8_2_wrong_answers_get_their_hint(lab, answer, hint):
     result = check(checkers.check_8_2, answer, lab)
     assert result.outcome is Outcome.WRONG, result.message
     assert hint in result.message, result.message
+
+
+def test_8_2_blocking_answers_freeze_the_loop_far_beyond_the_limit():
+    """Before: 4 units of 0.2 s (0.8 s) against a 0.5 s limit, only 1.6x. Now at least 3x, nominal."""
+    per_worker = checkers.UNIT * sum(checkers.FACTORS) / 2
+    assert per_worker >= 3 * checkers.MAX_LAG_8_2
+    assert checkers.FACTORS[0] * checkers.UNIT >= 3 * checkers.MAX_LAG_8_2  # waiting for the first job alone

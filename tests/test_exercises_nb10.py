@@ -344,10 +344,11 @@ def links_of(html):
 
 async def generic(start_url, user_agent, max_per_host, *, mark_on_enqueue=True, follow=False, use_robots=True,
                   same_host=True, delay_mode="shared", send_ua=True, robots_first=True, normal=True,
-                  limit=True, workers=3, blocking=False, delay_override=None):
+                  limit=True, workers=4, blocking=False, delay_override=None, pacer_first=False):
     host = urlsplit(start_url).netloc
     headers = {"User-Agent": user_agent} if send_ua else {}
     connector = aiohttp.TCPConnector(limit_per_host=max_per_host if limit else 0)
+    slots = asyncio.Semaphore(max_per_host if limit and not pacer_first else 100)  # a slot, then the pacer
     found = set()
     async with aiohttp.ClientSession(headers=headers, connector=connector) as s:
         async def get_robots():
@@ -389,14 +390,25 @@ async def generic(start_url, user_agent, max_per_host, *, mark_on_enqueue=True, 
                     if not mark_on_enqueue:
                         if url in found or url in seen_fetch:
                             continue
-                    if delay_mode == "shared":
-                        await pacer.wait()
-                    elif delay_mode == "blocking":
-                        time.sleep(delay)
-                    async with s.get(url, allow_redirects=follow) as r:
-                        status, loc = r.status, r.headers.get("Location")
-                        html = await r.text() if status == 200 else ""
-                        final = str(r.url)
+                    async with slots:
+                        if delay_mode == "lock_held":  # the request inside the pacer's lock
+                            async with pacer.lock:
+                                loop = asyncio.get_running_loop()
+                                await asyncio.sleep(max(0, pacer.next - loop.time()))
+                                pacer.next = loop.time() + delay
+                                async with s.get(url, allow_redirects=follow) as r:
+                                    status, loc = r.status, r.headers.get("Location")
+                                    html = await r.text() if status == 200 else ""
+                                    final = str(r.url)
+                        else:
+                            if delay_mode == "shared":
+                                await pacer.wait()
+                            elif delay_mode == "blocking":
+                                time.sleep(delay)
+                            async with s.get(url, allow_redirects=follow) as r:
+                                status, loc = r.status, r.headers.get("Location")
+                                html = await r.text() if status == 200 else ""
+                                final = str(r.url)
                     if not mark_on_enqueue:
                         seen_fetch.add(url)
                     if delay_mode == "per_worker":
@@ -430,8 +442,8 @@ async def crawl_solution(start_url, user_agent, max_per_host):
     return await generic(start_url, user_agent, max_per_host)
 
 
-async def alt_sequential_polite(start_url, user_agent, max_per_host):
-    """One request at a time, recursion-free BFS, no queue: polite and correct."""
+async def sequential_polite(start_url, user_agent, max_per_host):
+    """One request at a time, recursion-free BFS, no queue: polite, but max_per_host unused."""
     host = urlsplit(start_url).netloc
     async with aiohttp.ClientSession(headers={"User-Agent": user_agent}) as s:
         async with s.get(urljoin(start_url, "/robots.txt")) as r:
@@ -459,6 +471,40 @@ async def alt_sequential_polite(start_url, user_agent, max_per_host):
 
 async def alt_semaphore(start_url, user_agent, max_per_host):
     return await generic(start_url, user_agent, max_per_host, limit=False, workers=max_per_host)
+
+
+async def pacer_then_connection(start_url, user_agent, max_per_host):
+    """Only the connector's limit_per_host: the pacer's turn is taken before a connection is free."""
+    return await generic(start_url, user_agent, max_per_host, pacer_first=True)
+
+
+async def alt_many_workers(start_url, user_agent, max_per_host):
+    """Eight workers, the connector keeps max_per_host: right whatever the limit."""
+    return await generic(start_url, user_agent, max_per_host, workers=8)
+
+
+async def hard_coded_two(start_url, user_agent, max_per_host):
+    """limit_per_host=2 written in: passed every run while max_per_host was drawn from {2, 3}."""
+    return await generic(start_url, user_agent, 2)
+
+
+async def semaphore_two(start_url, user_agent, max_per_host):
+    """Two workers and no limit otherwise: a fixed worker count."""
+    return await generic(start_url, user_agent, max_per_host, limit=False, workers=2)
+
+
+async def hard_coded_three(start_url, user_agent, max_per_host):
+    return await generic(start_url, user_agent, 3)
+
+
+async def fixed_workers_no_limit(start_url, user_agent, max_per_host):
+    """Three workers, max_per_host ignored."""
+    return await generic(start_url, user_agent, max_per_host, limit=False, workers=3)
+
+
+async def lock_held_for_request(start_url, user_agent, max_per_host):
+    """The pacer's lock held around the whole request: polite, but one request at a time."""
+    return await generic(start_url, user_agent, max_per_host, delay_mode="lock_held")
 
 
 async def follows_redirects(start_url, user_agent, max_per_host):
@@ -583,7 +629,7 @@ def test_10_2_stub_is_not_attempted(lab):
     assert run(nb10.check_10_2(crawl_stub, lab)).outcome is Outcome.NOT_ATTEMPTED
 
 
-@pytest.mark.parametrize("answer", [crawl_solution, alt_sequential_polite, alt_semaphore])
+@pytest.mark.parametrize("answer", [crawl_solution, alt_semaphore, alt_many_workers])
 def test_10_2_right_answers_pass(lab, answer):
     result = run(nb10.check_10_2(answer, lab))
     assert result.passed, result.message
@@ -604,6 +650,13 @@ def test_10_2_right_answers_pass(lab, answer):
         (keeps_fragments, "normalise every link"),
         (no_limit_polite, "more than max_per_host"),
         (limit_off_by_one, "more than max_per_host"),
+        (hard_coded_two, "use the max_per_host you are given"),
+        (semaphore_two, "use the max_per_host you are given"),
+        (hard_coded_three, "more than max_per_host=1"),
+        (fixed_workers_no_limit, "more than max_per_host=1"),
+        (sequential_polite, "never had more than 1 of your requests"),
+        (lock_held_for_request, "hold the pacer's lock only while waiting"),
+        (pacer_then_connection, "only once you hold one of the max_per_host slots"),
         (robots_after_first_page, "before /robots.txt"),
         (start_page_only, "never fetched"),
         (returns_all_urls_seen, "not a page that answered 200"),

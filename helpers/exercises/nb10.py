@@ -23,6 +23,7 @@ from helpers.lab import Lab
 from helpers.scrape_log import SiteLog, SiteLogError, reset_site_log, site_log
 from helpers.services import data, site_sections
 from helpers.services.site import CRAWL_DELAY
+from helpers.services.site_sections import FRONT_DELAY
 from helpers.timing import LoopLagMonitor
 
 RUN_LIMIT = 20.0  # seconds a crawl may run (a right answer needs 3-7 s on a busy machine)
@@ -294,6 +295,32 @@ def wiki_seed(rng: random.Random) -> tuple[str, str]:
             return token, f"ex102-{token}"
 
 
+CRAWL_LIMITS = (3, 1)  # max_per_host of the two crawls, in order: no fixed number obeys 1 AND reaches 3
+
+
+def crawl_plans(rng: random.Random) -> list[tuple[str, str, int]]:
+    """Two crawls, (token, seed, max_per_host) each, on different fresh wikis, limits 3 then 1.
+
+    One crawl with a limit drawn from {2, 3}, judged only by "at most", let a hard-coded
+    limit_per_host=2 pass every time.  Now a fixed number either exceeds 1 or stays below 3; the
+    index's five front pages take FRONT_DELAY = 0.45 s, so three starts 0.1 s apart overlap and a
+    crawler that uses the limit reaches it.  The fixed order keeps the hints the same every run:
+    a hard-coded 2 (or one request at a time) hears "use the max_per_host you are given".
+    """
+    plans: list[tuple[str, str, int]] = []
+    for limit in CRAWL_LIMITS:
+        token, seed = wiki_seed(rng)
+        while any(token[:4] == other[:4] for other, _, _ in plans):  # distinct User-Agents too
+            token, seed = wiki_seed(rng)
+        plans.append((token, seed, limit))
+    return plans
+
+
+def _user_agent(token: str) -> str:
+    """The User-Agent a crawl must send: unique per crawl, so the log shows whose requests it saw."""
+    return f"PoliteBot-{token[:4]}/1.0 (+mailto:learner@example.test)"
+
+
 def expected_wiki_paths(seed: str) -> set[str]:
     """Every page of the wiki `seed` that answers 200, as canonical paths."""
     wiki = data.wiki(seed)
@@ -314,6 +341,15 @@ def _followed_redirects(log: SiteLog, seed: str) -> set[str]:
         if any(0 <= h["start"] - end < CRAWL_DELAY / 2 for h in log.hits if h["path"] == new for end in moves):
             followed.add(new)
     return followed
+
+
+def _check_uses_limit(log: SiteLog, max_per_host: int) -> None:
+    """A crawler that uses max_per_host reaches it: the wiki's first pages overlap for FRONT_DELAY."""
+    peak = log.peak()
+    expect(
+        peak >= max_per_host,
+        f"with max_per_host={max_per_host} the server never had more than {peak} of your requests at once, though the wiki's first pages take {FRONT_DELAY:g} s each: use the max_per_host you are given (TCPConnector(limit_per_host=max_per_host), Semaphore(max_per_host) or that many workers), not a fixed number, and hold the pacer's lock only while waiting for your turn, not for the whole request",
+    )
 
 
 def _check_politeness(log: SiteLog, seed: str, user_agent: str, max_per_host: int, host: str, frozen: float) -> None:
@@ -343,9 +379,11 @@ def _check_politeness(log: SiteLog, seed: str, user_agent: str, max_per_host: in
     expect(peak <= max_per_host, f"the server saw {peak} of your requests at once, more than max_per_host={max_per_host}: use aiohttp.TCPConnector(limit_per_host=max_per_host) (or a semaphore around each request)")
     gaps = log.gaps()
     close = [g for g in gaps if g < 0.5 * CRAWL_DELAY]
+    # one request at a time leaves no excuse for bunching: each waits for the pacer after the one before ended
+    allowed = 2 if max_per_host == 1 else max(2, MAX_CLOSE_FRACTION * len(gaps))
     expect(
-        len(close) <= max(2, MAX_CLOSE_FRACTION * len(gaps)),
-        f"{len(close)} of your {len(gaps) + 1} requests came less than {CRAWL_DELAY / 2:g} s after the previous one; robots.txt asks for Crawl-delay {CRAWL_DELAY:g} s between ANY two requests to the host: share one pacer among the workers (robotparser's crawl_delay() returns None for a fractional delay; read the line yourself)",
+        len(close) <= allowed,
+        f"{len(close)} of your {len(gaps) + 1} requests came less than {CRAWL_DELAY / 2:g} s after the previous one (max_per_host={max_per_host}); robots.txt asks for Crawl-delay {CRAWL_DELAY:g} s between ANY two requests to the host: share one pacer among the workers, and wait for it only once you hold one of the max_per_host slots (a turn taken before a connection is free leaves right behind the request before; robotparser's crawl_delay() returns None for a fractional delay; read the line yourself)",
     )
     typical = statistics.median(gaps) if gaps else 0.0
     expect(
@@ -356,19 +394,16 @@ def _check_politeness(log: SiteLog, seed: str, user_agent: str, max_per_host: in
 
 
 async def check_10_2(polite_crawl: Callable[[str, str, int], Awaitable[Any]], lab: Lab) -> Result:
-    """polite_crawl(start_url, user_agent, max_per_host) -> the URLs of every reachable page, politely."""
-    rng = random.Random()
-    token, seed = wiki_seed(rng)
-    user_agent = f"PoliteBot-{token[:4]}/1.0 (+mailto:learner@example.test)"
-    max_per_host = rng.choice([2, 3])
-    start_url = f"{lab.site}/wiki/{seed}/"
-    host = urlsplit(lab.site).netloc
-    expected = expected_wiki_paths(seed)
+    """polite_crawl(start_url, user_agent, max_per_host) -> the URLs of every reachable page, politely.
 
-    async def attempt() -> tuple[object, SiteLog, float]:
-        if is_stub(polite_crawl):
-            raise NotAttempted
-        _warm_up_parsers()
+    Two crawls of fresh wikis, with max_per_host 1 and 3: the first page-level mistake ends the check.
+    """
+    plans = crawl_plans(random.Random())
+    host = urlsplit(lab.site).netloc
+
+    async def crawl(token: str, seed: str, max_per_host: int) -> tuple[object, SiteLog, float]:
+        user_agent = _user_agent(token)
+        start_url = f"{lab.site}/wiki/{seed}/"
         await _site_log(lab, reset=True)
         async with LoopLagMonitor() as lag:
             try:
@@ -383,14 +418,18 @@ async def check_10_2(polite_crawl: Callable[[str, str, int], Awaitable[Any]], la
                 raise Wrong(_raised(exc, HINTS_10_2)) from None
         return returned, await _site_log(lab), _frozen_seconds(lag.samples, FROZEN)
 
-    def verify(outcome: tuple[object, SiteLog, float]) -> str:
+    def verify_crawl(token: str, seed: str, max_per_host: int, outcome: tuple[object, SiteLog, float]) -> str:
         returned, log, frozen = outcome
+        user_agent = _user_agent(token)
+        start_url = f"{lab.site}/wiki/{seed}/"
+        expected = expected_wiki_paths(seed)
         expect(log.dropped == 0, f"you sent more than {len(log.hits)} requests; this wiki has about 20 pages: is the crawl looping?")
         _check_politeness(log, seed, user_agent, max_per_host, host, frozen)
         fetched = {p for p in log.paths(status=200)} - {"/robots.txt"}
         missed = sorted(expected - fetched)
         if missed:
             raise Wrong(f"your crawl never fetched {len(missed)} reachable page(s), e.g. {missed[0]}: resolve every href against the URL of the page it is on (urljoin), and enqueue a redirect's Location")
+        _check_uses_limit(log, max_per_host)
         expect(returned is not None, "polite_crawl returned None: return the URLs of the pages that answered 200")
         if isinstance(returned, dict):
             returned = list(returned)
@@ -404,6 +443,18 @@ async def check_10_2(polite_crawl: Callable[[str, str, int], Awaitable[Any]], la
         lost = sorted(want - mine)
         if lost:
             raise Wrong(f"you fetched every page but did not return {lost[0]}: return the absolute URL of every page that answered 200")
-        return f"every reachable page found and fetched once; robots.txt first and obeyed, never more than max_per_host requests at once, starts spaced by the {CRAWL_DELAY:g} s crawl delay"
+        return "ok"
 
-    return await run_check("10.2", attempt, _guarded(verify), timeout=RUN_LIMIT + GRACE + 10)
+    async def attempt() -> None:
+        if is_stub(polite_crawl):
+            raise NotAttempted
+        _warm_up_parsers()
+        for token, seed, max_per_host in plans:
+            outcome = await crawl(token, seed, max_per_host)
+            _guarded(lambda o: verify_crawl(token, seed, max_per_host, o))(outcome)
+
+    def verify(_: None) -> str:
+        limits = " and ".join(str(m) for m in sorted(m for _, _, m in plans))
+        return f"two wikis crawled, with max_per_host {limits}: every reachable page found and fetched once; robots.txt first and obeyed; up to max_per_host requests at once, never more; starts spaced by the {CRAWL_DELAY:g} s crawl delay"
+
+    return await run_check("10.2", attempt, _guarded(verify), timeout=len(plans) * (RUN_LIMIT + GRACE) + 10)
