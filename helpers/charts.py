@@ -215,6 +215,11 @@ def queue_depth(samples: Sequence[tuple[float, int]], *, maxsize: int | None = N
     return fig
 
 
+def _label_number(value: float) -> str:
+    """2 decimals for small values (0.21 s), none for big ones (11306 req/s): as precise as useful."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
 def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = "s", reference: float | None = None, reference_label: str = "ideal", xlabel: str | None = None) -> Figure:
     """Horizontal bars for a few named measurements, with an optional reference line.
 
@@ -226,9 +231,9 @@ def bars(values: Mapping[str, float], *, title: str = "Comparison", unit: str = 
     labels = list(values)
     ax.barh(labels, list(values.values()), color=[PALETTE[i % len(PALETTE)] for i in range(len(labels))], height=0.6)
     for i, v in enumerate(values.values()):
-        ax.text(v, i, f" {v:.2f} {unit}", va="center", fontsize=9)
+        ax.text(v, i, f" {_label_number(v)} {unit}", va="center", fontsize=9)
     if reference is not None:
-        ax.axvline(reference, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"{reference_label} {reference:.2f} {unit}")
+        ax.axvline(reference, color=IDEAL_COLOR, linestyle="--", linewidth=1.5, label=f"{reference_label} {_label_number(reference)} {unit}")
         ax.legend(loc="lower right", frameon=True, framealpha=0.9)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     right = max(list(values.values()) + [reference or 0])
